@@ -1,0 +1,25 @@
+.DEFAULT_GOAL := help
+PY ?= python
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+install:  ## install sweep with its test and lint tools (editable)
+	$(PY) -m pip install -e '.[dev]'
+
+sweep:  ## run the study's 32-cell sweep (ARGS='data=fashion_mnist' to run offline)
+	$(PY) -m sweep.train -m 'reg=glob(*)' 'act=glob(*)' $(ARGS)
+
+compare:  ## print the latest sweep's table and write reports/
+	$(PY) -m sweep.compare $(ARGS)
+
+ui:  ## open the MLflow UI on the default store (http://127.0.0.1:5000)
+	mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1 --port 5000
+
+test:  ## run the whole test suite (real TensorFlow, real MLflow, real Fashion-MNIST subsets)
+	$(PY) -m pytest -q
+
+lint:  ## ruff (lint + format check) and yamllint
+	ruff check src tests && ruff format --check src tests && yamllint -s conf
+
+.PHONY: help install sweep compare ui test lint

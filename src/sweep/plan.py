@@ -1,0 +1,59 @@
+"""Expand a multirun's overrides into its jobs, and check every job's config before anything is tracked."""
+
+from typing import Any, List, Optional
+
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig
+
+from sweep import data, schema
+
+ENV_SWEPT_KEYS = "SWEEP_SWEPT_KEYS"
+BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+
+
+def expand(config: DictConfig) -> Optional[List[List[str]]]:
+    """The override list of every job the basic sweeper will launch (None for other sweepers)."""
+    if config.hydra.sweeper.get("_target_") != BASIC_SWEEPER:
+        return None
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    loader = GlobalHydra.instance().config_loader()
+    params = config.hydra.sweeper.get("params") or {}
+    arguments = [f"{k}={v}" for k, v in params.items()] + list(config.hydra.overrides.task)
+    parsed = OverridesParser.create(config_loader=loader).parse_overrides(arguments)
+    return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+
+
+def swept_keys(jobs: List[List[str]]) -> List[str]:
+    """The override keys that take more than one value across the jobs."""
+    values: dict = {}
+    for job in jobs:
+        for override in job:
+            key, _, value = override.partition("=")
+            values.setdefault(key.lstrip("+~"), set()).add(value)
+    return [key for key, seen in values.items() if len(seen) > 1]
+
+
+def cell_name(choices: Any, overrides: List[str], swept: List[str]) -> str:
+    """A job's cell name: `reg=… act=…`, then every other swept key, in override order."""
+    extra = [
+        o for o in overrides if o.partition("=")[0].lstrip("+~") in swept and o.partition("=")[0] not in ("reg", "act")
+    ]
+    return " ".join([f"reg={choices['reg']}", f"act={choices['act']}", *extra])
+
+
+def check(config: DictConfig, jobs: List[List[str]]) -> List[str]:
+    """Compose and validate every job (and read its data once); return the planned cell names."""
+    loader = GlobalHydra.instance().config_loader()
+    swept = swept_keys(jobs)
+    cells, seen_data = [], set()
+    for overrides in jobs:
+        job_cfg = loader.load_sweep_config(config, list(overrides))
+        schema.validate(job_cfg)
+        key = (job_cfg.data.name, job_cfg.data.path, job_cfg.data.limit)
+        if key not in seen_data:
+            data.load(*key)  # fails here on missing or corrupt data; cached for in-process jobs
+            seen_data.add(key)
+        cells.append(cell_name(job_cfg.hydra.runtime.choices, list(overrides), swept))
+    return cells

@@ -1,0 +1,98 @@
+"""MLflow writes of one job: its run, params, per-epoch metrics, plots, config files and the model."""
+
+import logging
+import os
+import types
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Dict, Iterator, Mapping, Optional
+
+import keras
+import matplotlib.pyplot as plt
+import mlflow
+from mlflow.models import Model, infer_signature
+
+from sweep import store
+
+logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing warnings from signature inference
+
+
+@contextmanager
+def job_run(uri: str, experiment: str, run_name: str, tags: Mapping[str, str]) -> Iterator[Any]:
+    """A job's run: the child of the sweep's parent when launched by a multirun, else a top-level run."""
+    mlflow.set_tracking_uri(uri)
+    experiment_id = os.environ.get(store.ENV_EXPERIMENT) or store.prepare_experiment(uri, experiment)
+    all_tags = {store.TAG_ROLE: "job", **tags}
+    with mlflow.start_run(
+        experiment_id=experiment_id, run_name=run_name, tags=all_tags, parent_run_id=os.environ.get(store.ENV_PARENT)
+    ) as run:
+        yield run
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
+    """Flatten nested config values to dotted keys ({'train': {'epochs': 12}} -> {'train.epochs': 12})."""
+    flat: Dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+class EpochMetrics(keras.callbacks.Callback):
+    """Log loss, accuracy, val_loss and val_accuracy of each epoch in one batched call (step = epoch, from 1)."""
+
+    def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        mlflow.log_metrics({k: float(v) for k, v in (logs or {}).items()}, step=epoch + 1)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    """Log the flattened config (and the option names) as the run's params, in one call."""
+    mlflow.log_params(dict(params))
+
+
+def log_final(metrics: Mapping[str, float]) -> None:
+    """Log the end-of-job metrics (train/test loss and accuracy, fit time) in one call."""
+    mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+
+
+def log_figures(figures: Mapping[str, Any]) -> None:
+    """Log matplotlib figures as PNG artifacts under plots/, then free them."""
+    for name, fig in figures.items():
+        mlflow.log_figure(fig, f"plots/{name}.png")
+        plt.close(fig)
+
+
+def log_config_files(config_dir: Optional[Path]) -> None:
+    """Log Hydra's config.yaml, hydra.yaml and overrides.yaml of the job under hydra/."""
+    if config_dir is not None and config_dir.is_dir():
+        mlflow.log_artifacts(str(config_dir), "hydra")
+
+
+def _save_keras_model(path: str, **kwargs: Any) -> Any:
+    # MLflow 3.17 writes the input example before creating the model folder (FileNotFoundError); create it first.
+    os.makedirs(path, exist_ok=True)
+    return mlflow.keras.save_model(path=path, **kwargs)
+
+
+_KERAS_FLAVOR = types.SimpleNamespace(__name__="mlflow.keras", save_model=_save_keras_model)
+
+
+def log_model(model: keras.Model, example: Any) -> str:
+    """Log the model in MLflow's Keras flavor with signature and input example; return its models:/ URI."""
+    signature = infer_signature(example, model.predict(example, verbose=0))
+    info = Model.log(
+        artifact_path=None,
+        name="model",
+        flavor=_KERAS_FLAVOR,
+        model=model,
+        signature=signature,
+        input_example=example,
+        # Explicit requirements: inferring them re-imports TensorFlow in a subprocess (~7 s a job).
+        pip_requirements=[
+            *mlflow.keras.get_default_pip_requirements(),
+            *mlflow.tensorflow.get_default_pip_requirements(),
+        ],
+    )
+    return info.model_uri

@@ -1,0 +1,52 @@
+"""Entry point: `python -m sweep.train [-m] key=value ...` trains one cell, or with -m a tracked sweep of cells."""
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter off the console
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from sweep import plan, schema, store
+from sweep.callbacks import new_sweep_id
+from sweep.job import JobContext, run
+
+
+def _conf_dir() -> str:
+    packaged = Path(__file__).parent / "conf"  # a wheel carries conf/ inside the package
+    return str(packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "conf")
+
+
+def context(hc: HydraConfig) -> JobContext:
+    """Read everything a job needs to know from Hydra's runtime config."""
+    multirun = hc.mode == RunMode.MULTIRUN
+    swept = os.environ.get(plan.ENV_SWEPT_KEYS, "").split(",") if multirun else []
+    choices = {"reg": hc.runtime.choices["reg"], "act": hc.runtime.choices["act"]}
+    total = os.environ.get(store.ENV_N_JOBS) if multirun else "1"
+    return JobContext(
+        uri=store.resolve_uri(Path(hc.runtime.cwd)),
+        run_name=plan.cell_name(choices, list(hc.overrides.task), swept),
+        sweep_id=os.environ.get(store.ENV_SWEEP_ID) if multirun else new_sweep_id(),
+        choices=choices,
+        config_dir=Path(hc.runtime.output_dir) / hc.output_subdir if hc.output_subdir else None,
+        index=(hc.job.num + 1) if multirun else 1,
+        total=int(total) if total else None,
+    )
+
+
+@hydra.main(version_base="1.3", config_path=_conf_dir(), config_name="config")
+def main(cfg: DictConfig) -> float:
+    """Train one cell and return its test accuracy (the value a Hydra sweeper would optimise)."""
+    try:
+        return run(cfg, context(HydraConfig.get()))
+    except (schema.ConfigError, plan.data.DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Shared fixtures: a SQLite MLflow store in a temp dir, a temp launch dir, and small real Fashion-MNIST subsets."""
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+
+from sweep import data, store
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+DEBIAN = data.DEBIAN_FASHION_MNIST
+N_TRAIN, N_TEST = 1200, 400
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write an uint8 array as a gzipped IDX file (the MNIST layout)."""
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture(scope="session")
+def fashion_raw() -> data.Dataset:
+    """The real Fashion-MNIST from Debian's dataset-fashion-mnist package (never downloaded)."""
+    assert DEBIAN.is_dir(), "tests need Debian's dataset-fashion-mnist (apt-get install -y dataset-fashion-mnist)"
+    return data.load_idx_dir(DEBIAN)
+
+
+@pytest.fixture(scope="session")
+def fashion_small(tmp_path_factory, fashion_raw) -> Path:
+    """A directory of gzipped IDX files holding the first real Fashion-MNIST images: 1200 train, 400 test."""
+    out = tmp_path_factory.mktemp("fashion_small")
+    subset = {
+        "x_train": fashion_raw.x_train[:N_TRAIN],
+        "y_train": fashion_raw.y_train[:N_TRAIN],
+        "x_test": fashion_raw.x_test[:N_TEST],
+        "y_test": fashion_raw.y_test[:N_TEST],
+    }
+    for key, stem in data.IDX_FILES.items():
+        write_idx(out / f"{stem}.gz", subset[key])
+    return out
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """Every test gets its own launch dir, SQLite store, Keras home and no inherited sweep context."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    for name in (store.ENV_SWEEP_ID, store.ENV_PARENT, store.ENV_EXPERIMENT, store.ENV_N_JOBS):
+        monkeypatch.delenv(name, raising=False)
+    data.load.cache_clear()
+    yield tmp_path
+
+
+def compose_cfg(*overrides: str):
+    """Compose conf/config.yaml through Hydra's compose API, as the app would with these overrides."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))

@@ -1,0 +1,103 @@
+"""Every reg x act composes to exactly the study's layer stack; bad values are rejected before anything runs."""
+
+import keras
+import numpy as np
+import pytest
+from hydra.errors import ConfigCompositionException
+
+from sweep import model, schema
+from tests.conftest import CONF, compose_cfg
+
+# Transcribed from ../shared/seed/results.md (layers in front of the Dense stack, in order).
+STUDY_STACKS = {
+    "none": [("Flatten", None)],
+    "dropout": [("Flatten", None), ("Dropout", 0.2)],
+    "batchnorm": [("BatchNormalization", None), ("Flatten", None)],
+    "l1": [("ActivityRegularization", ("l1", 0.01)), ("Flatten", None)],
+    "l2": [("ActivityRegularization", ("l2", 0.01)), ("Flatten", None)],
+    "dropout_batchnorm": [("Flatten", None), ("BatchNormalization", None), ("Dropout", 0.2)],
+    "batchnorm_l2": [("ActivityRegularization", ("l2", 0.01)), ("BatchNormalization", None), ("Flatten", None)],
+    "batchnorm_l1": [("ActivityRegularization", ("l1", 0.01)), ("BatchNormalization", None), ("Flatten", None)],
+}
+ACTS = ["relu", "leaky_relu", "tanh", "sigmoid"]
+
+
+def test_config_groups_hold_exactly_the_study_options():
+    assert sorted(p.stem for p in (CONF / "reg").glob("*.yaml")) == sorted(STUDY_STACKS)
+    assert sorted(p.stem for p in (CONF / "act").glob("*.yaml")) == sorted(ACTS)
+
+
+def test_defaults_reproduce_the_study():
+    cfg = compose_cfg()
+    assert (cfg.data.name, cfg.reg.name, cfg.act.name) == ("mnist", "none", "relu")
+    assert (cfg.train.epochs, cfg.train.batch_size, cfg.train.validation_split) == (12, 32, 0.1)
+    assert cfg.train.learning_rate == keras.optimizers.Adam().learning_rate
+    assert list(cfg.model.hidden) == [128, 128]
+
+
+def _describe(layer):
+    kind = type(layer).__name__
+    if kind == "Dropout":
+        return kind, layer.rate
+    if kind == "ActivityRegularization":
+        (which,) = [k for k in ("l1", "l2") if getattr(layer, k) > 0]
+        assert [getattr(layer, k) for k in ("l1", "l2") if k != which] == [0.0]
+        return kind, (which, pytest.approx(getattr(layer, which)))
+    return kind, None
+
+
+@pytest.mark.parametrize("act", ACTS)
+@pytest.mark.parametrize("reg", sorted(STUDY_STACKS))
+def test_every_cell_builds_the_study_stack(reg, act):
+    cfg = compose_cfg(f"reg={reg}", f"act={act}")
+    schema.validate(cfg)
+    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train)
+    front, dense = net.layers[:-3], net.layers[-3:]
+    assert [_describe(layer) for layer in front] == STUDY_STACKS[reg]
+    assert [type(d).__name__ for d in dense] == ["Dense"] * 3
+    assert [d.units for d in dense] == [128, 128, 10]
+    assert [d.activation.__name__ for d in dense] == [act, act, "softmax"]
+    assert net.optimizer.__class__.__name__ == "Adam"
+    assert net.output_shape == (None, 10)
+
+
+def test_leaky_relu_has_tensorflows_default_slope():
+    cfg = compose_cfg("act=leaky_relu")
+    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train)
+    out = net.layers[-3].activation(np.array([-1.0, 2.0], dtype="float32"))
+    np.testing.assert_allclose(np.asarray(out), [-0.2, 2.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("override", ["reg=nope", "act=swish", "data=cifar", "train.epoch=3", "model.depth=2"])
+def test_unknown_option_or_key_is_rejected_by_composition(override):
+    with pytest.raises(ConfigCompositionException):
+        compose_cfg(override)
+
+
+@pytest.mark.parametrize(
+    "overrides, key",
+    [
+        (["reg=dropout", "reg.dropout=1.0"], "reg.dropout"),
+        (["reg=dropout", "reg.dropout=-0.1"], "reg.dropout"),
+        (["reg=l1", "reg.l1=-0.01"], "reg.l1"),
+        (["reg=l2", "reg.l2=-1"], "reg.l2"),
+        (["train.epochs=0"], "train.epochs"),
+        (["train.batch_size=0"], "train.batch_size"),
+        (["train.validation_split=0"], "train.validation_split"),
+        (["train.validation_split=1.0"], "train.validation_split"),
+        (["train.learning_rate=0"], "train.learning_rate"),
+        (["data.limit=0"], "data.limit"),
+        (["model.hidden=[]"], "model.hidden"),
+        (["reg.input_layers=[dropout]"], "reg.input_layers"),
+        (["reg.input_layers=[flatten,maxpool]"], "reg.input_layers"),
+    ],
+)
+def test_out_of_range_values_name_their_key(overrides, key):
+    cfg = compose_cfg(*overrides)
+    with pytest.raises(schema.ConfigError, match=rf"^{key} must be "):
+        schema.validate(cfg)
+
+
+def test_wrong_type_is_rejected_by_the_schema():
+    with pytest.raises(ConfigCompositionException):
+        compose_cfg("train.epochs=many")

@@ -1,0 +1,84 @@
+"""Data loading from IDX directories, .npz files and Keras' cache, with the study's preprocessing; bad files."""
+
+import gzip
+import shutil
+
+import keras
+import numpy as np
+import pytest
+
+from sweep import data
+from tests.conftest import N_TEST, N_TRAIN
+
+
+def test_idx_directory_loads_and_normalizes_like_the_study(fashion_small, fashion_raw):
+    ds = data.load("fashion_mnist", str(fashion_small), None)
+    assert ds.x_train.shape == (N_TRAIN, 28, 28) and ds.x_test.shape == (N_TEST, 28, 28)
+    assert ds.x_train.dtype == np.float32
+    expected = keras.utils.normalize(fashion_raw.x_train[:N_TRAIN], axis=1)
+    np.testing.assert_allclose(ds.x_train, expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(ds.y_test, fashion_raw.y_test[:N_TEST])
+
+
+def test_limit_keeps_the_first_training_images_and_the_whole_test_set(fashion_small):
+    ds = data.load("fashion_mnist", str(fashion_small), 100)
+    assert len(ds.x_train) == 100 and len(ds.y_train) == 100 and len(ds.x_test) == N_TEST
+
+
+def test_debian_fashion_mnist_is_the_offline_default(fashion_raw):
+    ds = data.load("fashion_mnist", None, 50)
+    assert ds.x_test.shape == (10000, 28, 28) and len(ds.x_train) == 50
+    np.testing.assert_array_equal(ds.y_train, fashion_raw.y_train[:50])
+
+
+def test_mnist_reads_keras_cache_without_downloading(tmp_path, fashion_raw):
+    cache = tmp_path / "keras_home" / "datasets"
+    cache.mkdir(parents=True)
+    x, y = fashion_raw.x_train[:300], fashion_raw.y_train[:300]
+    np.savez(cache / "mnist.npz", x_train=x, y_train=y, x_test=x[:100], y_test=y[:100])
+    ds = data.load("mnist", None, None)
+    assert len(ds.x_train) == 300 and len(ds.x_test) == 100
+    np.testing.assert_array_equal(ds.y_train, y)
+
+
+def test_npz_path(tmp_path, fashion_raw):
+    path = tmp_path / "my.npz"
+    x, y = fashion_raw.x_test[:60], fashion_raw.y_test[:60]
+    np.savez(path, x_train=x, y_train=y, x_test=x, y_test=y)
+    assert len(data.load("mnist", str(path), None).x_train) == 60
+
+
+def _copy(src, dst):
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_truncated_idx_file_is_named(tmp_path, fashion_small):
+    broken = _copy(fashion_small, tmp_path / "broken")
+    target = broken / "train-images-idx3-ubyte.gz"
+    raw = gzip.decompress(target.read_bytes())
+    target.write_bytes(gzip.compress(raw[:-1000]))
+    with pytest.raises(data.DataError, match=r"^data.path: .*train-images-idx3-ubyte.gz is truncated or corrupt"):
+        data.load("fashion_mnist", str(broken), None)
+
+
+def test_corrupt_gzip_and_bad_magic_are_named(tmp_path, fashion_small):
+    broken = _copy(fashion_small, tmp_path / "broken")
+    (broken / "t10k-labels-idx1-ubyte.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(data.DataError, match=r"^data.path: cannot read .*t10k-labels"):
+        data.load("fashion_mnist", str(broken), None)
+    (broken / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x0d\x01" + bytes(8)))
+    with pytest.raises(data.DataError, match="bad magic number"):
+        data.load("fashion_mnist", str(broken), None)
+
+
+def test_mismatched_labels_and_missing_files_are_named(tmp_path, fashion_small):
+    broken = _copy(fashion_small, tmp_path / "broken")
+    shutil.copy(broken / "t10k-labels-idx1-ubyte.gz", broken / "train-labels-idx1-ubyte.gz")
+    with pytest.raises(data.DataError, match=r"train split has images \(1200, 28, 28\) and labels \(400,\)"):
+        data.load("fashion_mnist", str(broken), None)
+    (broken / "t10k-images-idx3-ubyte.gz").unlink()
+    with pytest.raises(data.DataError, match="has no t10k-images-idx3-ubyte"):
+        data.load("fashion_mnist", str(broken), None)
+    with pytest.raises(data.DataError, match="does not exist"):
+        data.load("fashion_mnist", str(tmp_path / "nowhere"), None)

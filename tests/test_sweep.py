@@ -1,0 +1,133 @@
+"""One real multirun subprocess over 2 x 2 cells, then `sweep.compare`: parent/child runs and the table."""
+
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from sweep import store
+
+CELLS = {("none", "relu"), ("none", "sigmoid"), ("l2", "relu"), ("l2", "sigmoid")}
+
+
+def run_module(module, *args, cwd, uri=None):
+    """Run `python -m module args` as a user would, in cwd, against the given (or the test's) MLflow store."""
+    env = dict(os.environ, **({"MLFLOW_TRACKING_URI": uri} if uri else {}))
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory, fashion_small):
+    """One real 2 x 2 multirun shared by this module's tests (its own launch dir and store)."""
+    where = tmp_path_factory.mktemp("sweep")
+    uri = f"sqlite:///{where / 'mlflow.db'}"
+    done = run_module(
+        "sweep.train",
+        "-m",
+        "reg=none,l2",
+        "act=relu,sigmoid",
+        "data=fashion_mnist",
+        f"data.path={fashion_small}",
+        "train.epochs=2",
+        cwd=where,
+        uri=uri,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return where, uri, done
+
+
+@pytest.fixture
+def swept(sweep_dir, monkeypatch):
+    where, uri, done = sweep_dir
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return done
+
+
+def test_multirun_makes_one_parent_with_a_child_per_cell(swept):
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name("sweep")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if r.data.tags.get(store.TAG_ROLE) == "parent"]
+    children = [r for r in runs if r.data.tags.get(store.TAG_ROLE) == "job"]
+    assert len(parents) == 1 and len(children) == 4
+    parent = parents[0]
+    assert parent.info.status == "FINISHED"
+    sweep_id = parent.data.tags[store.TAG_SWEEP]
+    for child in children:
+        assert child.info.status == "FINISHED"
+        assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert child.data.tags[store.TAG_SWEEP] == sweep_id
+        assert child.info.run_name == f"reg={child.data.params['reg']} act={child.data.params['act']}"
+    assert {(c.data.params["reg"], c.data.params["act"]) for c in children} == CELLS
+    for k in range(1, 5):
+        assert f"[sweep] cell {k} of 4" in swept.stdout
+    assert "Epoch 2/2" in swept.stdout + swept.stderr
+
+
+def test_compare_prints_and_logs_the_table(swept, tmp_path):
+    done = run_module("sweep.compare", cwd=tmp_path)  # another launch dir: the store comes from the environment
+    assert done.returncode == 0, done.stderr
+    assert "4 of 4 cells finished" in done.stdout
+    client = MlflowClient()
+    children = [
+        r
+        for r in client.search_runs([client.get_experiment_by_name("sweep").experiment_id])
+        if r.data.tags.get(store.TAG_ROLE) == "job"
+    ]
+    table = pd.read_csv(tmp_path / "reports" / "accuracy.csv")
+    assert len(table) == 4 and set(table["status"]) == {"FINISHED"}
+    for child in children:
+        row = table[(table["reg"] == child.data.params["reg"]) & (table["act"] == child.data.params["act"])]
+        assert row["test_accuracy"].item() == pytest.approx(child.data.metrics["test_accuracy"])
+        assert f"{child.data.metrics['test_accuracy']:.4f}" in done.stdout
+    md = (tmp_path / "reports" / "accuracy.md").read_text()
+    header = next(line for line in md.splitlines() if line.startswith("| reg"))
+    assert header.split("|")[2].strip() == "relu" and header.split("|")[3].strip() == "sigmoid"
+    rows = [
+        line.split("|")[1].strip() for line in md.splitlines() if line.startswith("| none") or line.startswith("| l2")
+    ]
+    assert rows[:2] == ["none", "l2"]  # the study's row order
+    parent = next(
+        r for r in client.search_runs([children[0].info.experiment_id]) if r.data.tags.get(store.TAG_ROLE) == "parent"
+    )
+    logged = {a.path for a in client.list_artifacts(parent.info.run_id, "compare")}
+    assert logged == {"compare/accuracy.md", "compare/accuracy.csv", "compare/test_accuracy.png"}
+
+
+def test_compare_marks_missing_cells_and_exits_nonzero(swept, tmp_path):
+    client = MlflowClient()
+    victim = next(
+        r
+        for r in client.search_runs([client.get_experiment_by_name("sweep").experiment_id])
+        if r.data.tags.get(store.TAG_ROLE) == "job"
+        and r.data.params["reg"] == "l2"
+        and r.data.params["act"] == "sigmoid"
+    )
+    client.delete_run(victim.info.run_id)
+    done = run_module("sweep.compare", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "3 of 4 cells finished" in done.stdout and "- reg=l2 act=sigmoid: MISSING" in done.stdout
+
+
+def test_compare_on_an_empty_store_says_so(tmp_path):
+    done = run_module("sweep.compare", cwd=tmp_path)
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip() == f"error: no MLflow store at {os.environ['MLFLOW_TRACKING_URI']}; "
+        "run python -m sweep.train first or set MLFLOW_TRACKING_URI"
+    )
+    assert not (tmp_path / "mlflow.db").exists()  # compare never creates a store
+
+
+def test_compare_names_an_unknown_sweep(swept, tmp_path):
+    done = run_module("sweep.compare", "--sweep", "nope", cwd=tmp_path)
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip().splitlines()[-1] == "error: --sweep: no sweep 'nope' in experiment 'sweep' "
+        f"({os.environ['MLFLOW_TRACKING_URI']})"
+    )
