@@ -3,6 +3,7 @@
 import gzip
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
@@ -47,7 +48,9 @@ def fashion_small(tmp_path_factory, fashion_raw) -> Path:
 def isolated(tmp_path, monkeypatch):
     """Every test gets its own launch dir, SQLite store, Keras home and no inherited sweep context."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)  # the fluent API keeps a process-wide URI that would outlive the env var
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     for name in (store.ENV_SWEEP_ID, store.ENV_PARENT, store.ENV_EXPERIMENT, store.ENV_N_JOBS):
         monkeypatch.delenv(name, raising=False)

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import mlflow
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
@@ -45,6 +46,7 @@ def sweep_dir(tmp_path_factory, fashion_small):
 def swept(sweep_dir, monkeypatch):
     where, uri, done = sweep_dir
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
     return done
 
 
