@@ -55,6 +55,7 @@ def isolated(tmp_path, monkeypatch):
     for name in (store.ENV_SWEEP_ID, store.ENV_PARENT, store.ENV_EXPERIMENT, store.ENV_N_JOBS):
         monkeypatch.delenv(name, raising=False)
     data.load.cache_clear()
+    data.raw.cache_clear()
     yield tmp_path
 
 

@@ -1,8 +1,6 @@
 """One real multirun subprocess over 2 x 2 cells, then `sweep.compare`: parent/child runs and the table."""
 
 import os
-import subprocess
-import sys
 
 import mlflow
 import pandas as pd
@@ -10,16 +8,9 @@ import pytest
 from mlflow import MlflowClient
 
 from sweep import store
+from tests.helpers import run_module
 
 CELLS = {("none", "relu"), ("none", "sigmoid"), ("l2", "relu"), ("l2", "sigmoid")}
-
-
-def run_module(module, *args, cwd, uri=None):
-    """Run `python -m module args` as a user would, in cwd, against the given (or the test's) MLflow store."""
-    env = dict(os.environ, **({"MLFLOW_TRACKING_URI": uri} if uri else {}))
-    return subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
 
 
 @pytest.fixture(scope="module")

@@ -4,42 +4,51 @@ import atexit
 import os
 import sys
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, List, Optional
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from sweep import plan, store
+from sweep import liveness, parent, plan, signals, store
 
 
 def new_sweep_id() -> str:
     """A sortable, unique sweep id: UTC time plus a random suffix."""
-    return f"{datetime.utcnow():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def fail(exc: Exception) -> None:
+    """Print one line for a bad input and exit 2 before anything is tracked."""
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(2)
 
 
 class SweepCallback(Callback):
-    """Validate every planned job, then create the parent run before jobs fan out; end it afterwards."""
+    """Check every planned job, then create the parent run before jobs fan out; end it truthfully."""
 
     def __init__(self) -> None:
         self.uri: Optional[str] = None
         self.parent: Optional[str] = None
+        self.skipped: List[str] = []
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        cells: List[str] = []
+        signals.install()
         try:
             jobs = plan.expand(config)
-            if jobs is not None:
-                cells = plan.check(config, jobs)
-        except ValueError as exc:  # ConfigError, DataError, override parse errors: one line, nothing tracked
-            print(f"error: {exc}", file=sys.stderr)
-            sys.exit(2)
-        self.uri = store.resolve_uri(Path(config.hydra.runtime.cwd))
+            cells = plan.check(config, jobs) if jobs is not None else []
+            self.uri = store.resolve_uri(Path(config.hydra.runtime.cwd))
+            experiment_id = store.prepare_experiment(self.uri, config.mlflow.experiment)
+        except (ValueError, store.StoreError) as exc:  # bad config, data or store: one line, nothing tracked
+            fail(exc)
         os.environ["MLFLOW_TRACKING_URI"] = self.uri  # workers write to the same, absolute store
-        experiment_id = store.prepare_experiment(self.uri, config.mlflow.experiment)
+        for name in liveness.reap(self.uri, experiment_id):
+            print(f"[sweep] marked KILLED: {name} (left RUNNING by a process that died)", flush=True)
+        done = store.finished_runs(self.uri, experiment_id)
+        self.skipped = [c["cell"] for c in cells if c["config_hash"] in done and not c["retrain"]]
         sweep_id = new_sweep_id()
-        self.parent = store.start_parent(self.uri, experiment_id, sweep_id, cells)
+        self.parent = parent.start(self.uri, experiment_id, sweep_id, cells)
         os.environ.update(
             {
                 store.ENV_SWEEP_ID: sweep_id,
@@ -50,7 +59,8 @@ class SweepCallback(Callback):
         )
         os.environ[plan.ENV_SWEPT_KEYS] = ",".join(plan.swept_keys(jobs or []))
         print(
-            f"[sweep] sweep {sweep_id}: {len(cells) or '?'} jobs, parent run {self.parent}, store {self.uri}",
+            f"[sweep] sweep {sweep_id}: {len(cells) or '?'} jobs, {len(self.skipped)} already finished "
+            f"(skipped), parent run {self.parent}, store {self.uri}",
             flush=True,
         )
         # Hydra skips on_multirun_end when a job raised: end the parent at exit in every case.
@@ -60,7 +70,10 @@ class SweepCallback(Callback):
         self._end()
 
     def _end(self) -> None:
-        if self.uri and self.parent:
-            status = store.end_parent(self.uri, self.parent)
-            print(f"[sweep] parent run {self.parent} ended {status}", flush=True)
-            self.parent = None
+        if not (self.uri and self.parent):
+            return
+        status = parent.end(self.uri, self.parent, signals.interrupted.is_set())
+        for line in parent.summary(self.uri, self.parent, self.skipped):
+            print(f"[sweep] {line}", flush=True)
+        print(f"[sweep] parent run {self.parent} ended {status}", flush=True)
+        self.parent = None

@@ -9,93 +9,11 @@ import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 
-from sweep import plots, store
+from sweep import liveness, plots, query, store
 
 REG_ORDER = ["none", "dropout", "batchnorm", "l1", "l2", "dropout_batchnorm", "batchnorm_l2", "batchnorm_l1"]
 ACT_ORDER = ["relu", "leaky_relu", "tanh", "sigmoid"]
 EXIT_OK, EXIT_GAPS, EXIT_NO_DATA = 0, 1, 2
-
-
-def latest_sweep(client: MlflowClient, experiment_id: str) -> Optional[str]:
-    """The sweep id of the most recently started run of the experiment."""
-    runs = client.search_runs(
-        [experiment_id],
-        filter_string=f"tags.{store.TAG_SWEEP} != ''",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    return runs[0].data.tags[store.TAG_SWEEP] if runs else None
-
-
-def job_runs(experiment_id: str, sweep_id: str) -> pd.DataFrame:
-    """Every job run of the sweep, one row each, newest first."""
-    return mlflow.search_runs(
-        [experiment_id],
-        order_by=["attributes.start_time DESC"],
-        max_results=50000,
-        filter_string=f"tags.{store.TAG_SWEEP} = '{sweep_id}' and tags.{store.TAG_ROLE} = 'job'",
-    )
-
-
-def parent_run(client: MlflowClient, experiment_id: str, sweep_id: str):
-    """The sweep's parent run, or None for a single job."""
-    found = client.search_runs(
-        [experiment_id],
-        max_results=1,
-        filter_string=(f"tags.{store.TAG_SWEEP} = '{sweep_id}' and tags.{store.TAG_ROLE} = 'parent'"),
-    )
-    return found[0] if found else None
-
-
-def planned_cells(client: MlflowClient, parent) -> List[str]:
-    """The cells the multirun planned, as logged on its parent run."""
-    if parent is None:
-        return []
-    try:
-        return mlflow.artifacts.load_dict(f"{parent.info.artifact_uri}/sweep/planned_cells.json")["cells"]
-    except Exception:  # noqa: BLE001 - a parent without a plan (another sweeper) just has no planned cells
-        return []
-
-
-def cells_table(runs: pd.DataFrame, planned: List[str]) -> pd.DataFrame:
-    """One row per cell: its latest FINISHED run, else its latest run; planned cells without runs as missing."""
-    if runs.empty:
-        runs = pd.DataFrame(
-            columns=[
-                "tags.cell",
-                "status",
-                "params.reg",
-                "params.act",
-                "run_id",
-                "metrics.train_accuracy",
-                "metrics.test_accuracy",
-            ]
-        )
-    runs = runs.assign(_done=runs["status"].eq("FINISHED")).sort_values("_done", ascending=False, kind="stable")
-    cells = runs.drop_duplicates("tags.cell").rename(
-        columns={
-            "tags.cell": "cell",
-            "params.reg": "reg",
-            "params.act": "act",
-            "metrics.train_accuracy": "train_accuracy",
-            "metrics.test_accuracy": "test_accuracy",
-        }
-    )
-    cells = cells[["cell", "reg", "act", "status", "train_accuracy", "test_accuracy", "run_id"]]
-    missing = [c for c in planned if c not in set(cells["cell"])]
-    gaps = pd.DataFrame(
-        {
-            "cell": missing,
-            "status": "MISSING",
-            "reg": [_part(c, "reg") for c in missing],
-            "act": [_part(c, "act") for c in missing],
-        }
-    )
-    return pd.concat([cells, gaps], ignore_index=True) if missing else cells.reset_index(drop=True)
-
-
-def _part(cell: str, key: str) -> str:
-    return dict(p.split("=", 1) for p in cell.split())[key]
 
 
 def _order(values, preferred: List[str]) -> List[str]:
@@ -149,7 +67,10 @@ def render(cells: pd.DataFrame, sweep_id: str) -> str:
     gaps = cells[cells["status"] != "FINISHED"]
     if not gaps.empty:
         parts += ["## Cells without a finished run", ""]
-        parts += [f"- {row.cell}: {row.status}" for row in gaps.itertuples()]
+        parts += [
+            f"- {row.cell}: {row.status}" + (f" ({row.reason})" if isinstance(row.reason, str) else "")
+            for row in gaps.itertuples()
+        ]
     return "\n".join(parts).rstrip()
 
 
@@ -168,37 +89,44 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    """Print the sweep's table, write its report files and log them to the sweep's parent run."""
-    args = parse_args(argv)
+class NothingToCompare(LookupError):
+    """No store, experiment or sweep to compare; the message says which."""
+
+
+def locate(args: argparse.Namespace):
+    """The store URI, experiment id, sweep id and parent run (or None) that the arguments name."""
     uri = store.resolve_uri(Path.cwd())
-    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).is_file():
-        print(
-            f"error: no MLflow store at {uri}; run python -m sweep.train first or set MLFLOW_TRACKING_URI",
-            file=sys.stderr,
-        )
-        return EXIT_NO_DATA
+    if store.sqlite_path(uri) is not None and not store.sqlite_path(uri).is_file():
+        raise NothingToCompare(f"no MLflow store at {uri}; run python -m sweep.train first or set MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name(args.experiment)
     if experiment is None:
-        print(
-            f"error: --experiment: no experiment {args.experiment!r} in {uri}; run python -m sweep.train first",
-            file=sys.stderr,
+        raise NothingToCompare(
+            f"--experiment: no experiment {args.experiment!r} in {uri}; run python -m sweep.train first"
         )
+    experiment_id = experiment.experiment_id
+    sweep_id = args.sweep or query.latest_sweep(client, experiment_id)
+    if sweep_id is None:
+        raise NothingToCompare(f"experiment {args.experiment!r} has no sweep runs yet ({uri})")
+    parent = query.parent_run(client, experiment_id, sweep_id)
+    return uri, experiment_id, sweep_id, parent
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Print the sweep's table, write its report files and log them to the sweep's parent run."""
+    args = parse_args(argv)
+    try:
+        uri, experiment_id, sweep_id, parent = locate(args)
+    except NothingToCompare as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_NO_DATA
-    sweep_id = args.sweep or latest_sweep(client, experiment.experiment_id)
-    parent = parent_run(client, experiment.experiment_id, sweep_id) if sweep_id else None
-    runs = job_runs(experiment.experiment_id, sweep_id) if sweep_id else pd.DataFrame()
-    if runs.empty and parent is None:
-        print(
-            f"error: --sweep: no sweep {sweep_id!r} in experiment {args.experiment!r} ({uri})"
-            if sweep_id
-            else f"error: experiment {args.experiment!r} has no sweep runs yet ({uri})",
-            file=sys.stderr,
-        )
+    for name in liveness.reap(uri, experiment_id):
+        print(f"marked KILLED: {name} (left RUNNING by a process that died)")
+    cells = query.cells(query.job_runs(experiment_id), sweep_id, query.planned_cells(parent))
+    if cells.empty:
+        print(f"error: --sweep: no sweep {sweep_id!r} in experiment {args.experiment!r} ({uri})", file=sys.stderr)
         return EXIT_NO_DATA
-    cells = cells_table(runs, planned_cells(client, parent))
     print(render(cells, sweep_id))
     files = write_report(cells, sweep_id, args.out)
     if parent is not None:

@@ -8,6 +8,8 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
+from sweep import quiet
+
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
@@ -92,7 +94,9 @@ def keras_cache_dir() -> Path:
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
 
 
-def _raw(name: str, path: Optional[str]) -> Dataset:
+@lru_cache(maxsize=2)
+def raw(name: str, path: Optional[str] = None) -> Dataset:
+    """The data set as stored (uint8 images), read and checked once per process; needs no TensorFlow."""
     if path is not None:
         p = Path(path).expanduser()
         if p.is_dir():
@@ -111,6 +115,7 @@ def _raw(name: str, path: Optional[str]) -> Dataset:
 
 
 def _download(name: str) -> Dataset:
+    quiet.import_tensorflow()
     import keras
 
     loader = getattr(keras.datasets, name)
@@ -131,8 +136,11 @@ def normalize(x: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=2)
 def load(name: str, path: Optional[str] = None, limit: Optional[int] = None) -> Dataset:
     """Load and normalize a data set once per process; `limit` keeps the first N training images."""
-    raw = _raw(name, path)
-    n = len(raw.x_train) if limit is None else min(limit, len(raw.x_train))
+    stored = raw(name, path)
+    n = len(stored.x_train) if limit is None else min(limit, len(stored.x_train))
     return Dataset(
-        normalize(raw.x_train[:n]), raw.y_train[:n].astype(np.int64), normalize(raw.x_test), raw.y_test.astype(np.int64)
+        normalize(stored.x_train[:n]),
+        stored.y_train[:n].astype(np.int64),
+        normalize(stored.x_test),
+        stored.y_test.astype(np.int64),
     )

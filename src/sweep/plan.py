@@ -43,17 +43,15 @@ def cell_name(choices: Any, overrides: List[str], swept: List[str]) -> str:
     return " ".join([f"reg={choices['reg']}", f"act={choices['act']}", *extra])
 
 
-def check(config: DictConfig, jobs: List[List[str]]) -> List[str]:
-    """Compose and validate every job (and read its data once); return the planned cell names."""
+def check(config: DictConfig, jobs: List[List[str]]) -> List[dict]:
+    """Compose and validate every job (and read its data once); return each planned cell's name and hash."""
     loader = GlobalHydra.instance().config_loader()
     swept = swept_keys(jobs)
-    cells, seen_data = [], set()
+    cells = []
     for overrides in jobs:
         job_cfg = loader.load_sweep_config(config, list(overrides))
         schema.validate(job_cfg)
-        key = (job_cfg.data.name, job_cfg.data.path, job_cfg.data.limit)
-        if key not in seen_data:
-            data.load(*key)  # fails here on missing or corrupt data; cached for in-process jobs
-            seen_data.add(key)
-        cells.append(cell_name(job_cfg.hydra.runtime.choices, list(overrides), swept))
+        data.raw(job_cfg.data.name, job_cfg.data.path)  # missing or corrupt data fails here, read once
+        name = cell_name(job_cfg.hydra.runtime.choices, list(overrides), swept)
+        cells.append({"cell": name, "config_hash": schema.config_hash(job_cfg), "retrain": bool(job_cfg.retrain)})
     return cells

@@ -1,10 +1,12 @@
 """The typed config schema and the range checks that run before any MLflow run is created."""
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any, List, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 INPUT_LAYERS = ("flatten", "dropout", "batch_normalization", "activity_regularization")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
@@ -63,6 +65,14 @@ class SweepConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    retrain: bool = False
+
+
+def config_hash(cfg: Any) -> str:
+    """A short hash of everything that changes what a job computes (not where it is tracked, nor `retrain`)."""
+    keys = [k for k in cfg.keys() if k not in ("hydra", "mlflow", "retrain")]
+    values = OmegaConf.to_container(OmegaConf.masked_copy(cfg, keys), resolve=True)
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def register() -> None:
@@ -77,6 +87,9 @@ def _check(ok: bool, key: str, allowed: str, value: Any) -> None:
 
 def validate(cfg: Any) -> None:
     """Raise ConfigError on the first value outside its allowed range."""
+    unknown = sorted(set(cfg.keys()) - set(SweepConfig.__dataclass_fields__) - {"hydra"})
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown key; known keys: {', '.join(SweepConfig.__dataclass_fields__)}")
     reg, train, data = cfg.reg, cfg.train, cfg.data
     layers = list(reg.input_layers)
     for name in layers:

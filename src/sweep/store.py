@@ -1,16 +1,18 @@
-"""The tracking store and the sweep-level MLflow writes: store URI, experiment, parent run, reports.
+"""The tracking store: its URI, reachability, experiment, and look-ups shared by train and compare.
 
 Kept free of TensorFlow so that `sweep.compare` and the multirun parent start fast.
 """
 
 import os
+import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Dict, Iterator, Optional
 from urllib.parse import urlparse
 
 import mlflow
 from mlflow import MlflowClient
-from mlflow.tracking.context.registry import resolve_tags
+from mlflow.entities import Run
 
 # Handed from the multirun parent to its jobs (and to joblib/ray workers) through the environment.
 ENV_SWEEP_ID = "SWEEP_ID"
@@ -21,13 +23,12 @@ ENV_N_JOBS = "SWEEP_N_JOBS"
 TAG_SWEEP = "sweep_id"
 TAG_ROLE = "sweep_role"  # "parent" or "job"
 TAG_CELL = "cell"
+TAG_HASH = "config_hash"
+PROBE_TIMEOUT_S = 5
 
 
-def log_report(uri: str, run_id: str, files: list) -> None:
-    """Attach compare's report files to a run (the sweep's parent) under compare/."""
-    client = MlflowClient(uri)
-    for path in files:
-        client.log_artifact(run_id, str(path), "compare")
+class StoreError(RuntimeError):
+    """The tracking store cannot be reached or used; the message names MLFLOW_TRACKING_URI."""
 
 
 def resolve_uri(launch_dir: Path) -> str:
@@ -39,22 +40,42 @@ def resolve_uri(launch_dir: Path) -> str:
     return f"sqlite:///{(launch_dir / 'mlruns' / 'mlflow.db').resolve()}"
 
 
-def _artifact_location(uri: str) -> Optional[str]:
-    # A SQLite store keeps its artifacts beside the database (mlruns/artifacts), not in the launch directory.
-    if uri.startswith("sqlite:///"):
-        return (Path(urlparse(uri).path).parent / "artifacts").resolve().as_uri()
-    return None  # a tracking server decides (e.g. --serve-artifacts)
+def sqlite_path(uri: str) -> Optional[Path]:
+    """The database file of a sqlite:/// URI, else None."""
+    return Path(urlparse(uri).path) if uri.startswith("sqlite:///") else None
+
+
+@contextmanager
+def _fail_fast() -> Iterator[None]:
+    # MLflow retries an unreachable server for minutes; a probe should answer in seconds.
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT")}
+    os.environ.update(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT=str(PROBE_TIMEOUT_S))
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
 
 
 def prepare_experiment(uri: str, name: str) -> str:
-    """Migrate the store and get or create the experiment once, before any job fans out; return its id."""
+    """Reach and migrate the store, get or create the experiment once, before jobs fan out; return its id."""
     client = MlflowClient(uri)
-    client.search_experiments(max_results=1)  # runs schema migrations here, not racing in parallel jobs
+    try:
+        with _fail_fast():
+            client.search_experiments(max_results=1)  # migrates a new SQLite store here, not racing in jobs
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the store gets the same one-line answer
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise StoreError(f"MLFLOW_TRACKING_URI: cannot reach the tracking store {uri} ({reason})") from exc
+    if sqlite_path(uri) is not None:
+        # WAL lets parallel jobs write while others read; it is a persistent property of the database file.
+        with sqlite3.connect(sqlite_path(uri)) as db:
+            db.execute("PRAGMA journal_mode=WAL")
     found = client.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
+    location = (sqlite_path(uri).parent / "artifacts").resolve().as_uri() if sqlite_path(uri) else None
     try:
-        return client.create_experiment(name, artifact_location=_artifact_location(uri))
+        return client.create_experiment(name, artifact_location=location)
     except mlflow.exceptions.MlflowException:
         found = client.get_experiment_by_name(name)  # another process won the creation race
         if found is None:
@@ -62,24 +83,20 @@ def prepare_experiment(uri: str, name: str) -> str:
         return found.experiment_id
 
 
-def start_parent(uri: str, experiment_id: str, sweep_id: str, cells: list) -> str:
-    """Create the multirun's parent run (RUNNING) tagged with the sweep id; log the planned cells."""
-    client = MlflowClient(uri)
-    tags = resolve_tags({TAG_SWEEP: sweep_id, TAG_ROLE: "parent", "sweep.n_jobs": str(len(cells))})
-    run = client.create_run(experiment_id, run_name=f"sweep {sweep_id}", tags=tags)
-    client.log_dict(run.info.run_id, {"cells": cells}, "sweep/planned_cells.json")
-    return run.info.run_id
-
-
-def end_parent(uri: str, run_id: str) -> str:
-    """End the parent run: FINISHED when every job run finished, FAILED otherwise; return the status."""
-    client = MlflowClient(uri)
-    parent = client.get_run(run_id)
-    if parent.info.status != "RUNNING":
-        return parent.info.status
-    children = client.search_runs(
-        [parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run_id}'", max_results=10000
+def finished_runs(uri: str, experiment_id: str, digest: Optional[str] = None) -> Dict[str, Run]:
+    """config_hash -> the latest FINISHED job run of each configuration (or of the one `digest`)."""
+    only = f" and tags.{TAG_HASH} = '{digest}'" if digest else ""
+    runs = MlflowClient(uri).search_runs(
+        [experiment_id],
+        filter_string=f"attributes.status = 'FINISHED' and tags.{TAG_ROLE} = 'job'{only}",
+        order_by=["attributes.start_time ASC"],
+        max_results=50000,
     )
-    status = "FINISHED" if all(c.info.status == "FINISHED" for c in children) else "FAILED"
-    client.set_terminated(run_id, status)
-    return status
+    return {r.data.tags[TAG_HASH]: r for r in runs if TAG_HASH in r.data.tags}
+
+
+def log_report(uri: str, run_id: str, files: list) -> None:
+    """Attach compare's report files to a run (the sweep's parent) under compare/."""
+    client = MlflowClient(uri)
+    for path in files:
+        client.log_artifact(run_id, str(path), "compare")

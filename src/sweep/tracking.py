@@ -2,6 +2,7 @@
 
 import logging
 import os
+import traceback
 import types
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,21 +13,35 @@ import matplotlib.pyplot as plt
 import mlflow
 from mlflow.models import Model, infer_signature
 
-from sweep import store
+from sweep import liveness, store
+
+TAG_FAILURE = "failure_reason"
 
 logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing warnings from signature inference
 
 
 @contextmanager
 def job_run(uri: str, experiment: str, run_name: str, tags: Mapping[str, str]) -> Iterator[Any]:
-    """A job's run: the child of the sweep's parent when launched by a multirun, else a top-level run."""
+    """A job's run (child of the sweep's parent under -m): FAILED with its reason on error, KILLED on interrupt."""
     mlflow.set_tracking_uri(uri)
-    experiment_id = os.environ.get(store.ENV_EXPERIMENT) or store.prepare_experiment(uri, experiment)
-    all_tags = {store.TAG_ROLE: "job", **tags}
+    experiment_id = os.environ.get(store.ENV_EXPERIMENT)
+    if experiment_id is None:  # a single job outside -m: it sets up the store and reaps dead runs itself
+        experiment_id = store.prepare_experiment(uri, experiment)
+        liveness.reap(uri, experiment_id)
+    all_tags = {store.TAG_ROLE: "job", **liveness.owner_tags(), **tags}
     with mlflow.start_run(
         experiment_id=experiment_id, run_name=run_name, tags=all_tags, parent_run_id=os.environ.get(store.ENV_PARENT)
     ) as run:
-        yield run
+        try:
+            yield run
+        except KeyboardInterrupt:
+            mlflow.set_tag(liveness.TAG_END_REASON, "interrupted (Ctrl-C or SIGTERM)")
+            mlflow.end_run("KILLED")
+            raise
+        except Exception as exc:
+            mlflow.set_tag(TAG_FAILURE, f"{type(exc).__name__}: {exc}"[:5000])
+            mlflow.log_text(traceback.format_exc(), "failure/traceback.txt")
+            raise  # start_run's exit marks the run FAILED
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:

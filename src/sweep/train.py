@@ -4,16 +4,13 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter off the console
-
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from sweep import plan, schema, store
-from sweep.callbacks import new_sweep_id
-from sweep.job import JobContext, run
+from sweep import data, overrides, plan, quiet, schema, signals, store
+from sweep.callbacks import fail, new_sweep_id
 
 
 def _conf_dir() -> str:
@@ -21,8 +18,10 @@ def _conf_dir() -> str:
     return str(packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "conf")
 
 
-def context(hc: HydraConfig) -> JobContext:
+def context(hc: HydraConfig):
     """Read everything a job needs to know from Hydra's runtime config."""
+    from sweep.job import JobContext  # TensorFlow loads here, after every input check has passed
+
     multirun = hc.mode == RunMode.MULTIRUN
     swept = os.environ.get(plan.ENV_SWEPT_KEYS, "").split(",") if multirun else []
     choices = {"reg": hc.runtime.choices["reg"], "act": hc.runtime.choices["act"]}
@@ -42,11 +41,26 @@ def context(hc: HydraConfig) -> JobContext:
 def main(cfg: DictConfig) -> float:
     """Train one cell and return its test accuracy (the value a Hydra sweeper would optimise)."""
     try:
-        return run(cfg, context(HydraConfig.get()))
-    except (schema.ConfigError, plan.data.DataError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        hc = HydraConfig.get()
+        if hc.mode != RunMode.MULTIRUN:  # a multirun's parent has checked all of this for every job
+            schema.validate(cfg)
+            data.raw(cfg.data.name, cfg.data.path)
+            store.prepare_experiment(store.resolve_uri(Path(hc.runtime.cwd)), cfg.mlflow.experiment)
+        quiet.import_tensorflow()
+        from sweep.job import run
+
+        return run(cfg, context(hc))
+    except (schema.ConfigError, data.DataError, store.StoreError) as exc:
+        fail(exc)
 
 
 if __name__ == "__main__":
-    main()
+    signals.install()
+    problem = overrides.check(sys.argv[1:], _conf_dir())
+    if problem:
+        fail(ValueError(problem))
+    try:
+        main()
+    except KeyboardInterrupt as exc:
+        print(f"[sweep] interrupted ({exc or 'SIGINT'}); running runs are marked KILLED", file=sys.stderr)
+        sys.exit(130)

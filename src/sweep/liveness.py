@@ -1,0 +1,58 @@
+"""Tell live runs from runs whose process died, and mark the dead ones so that none stays RUNNING forever.
+
+A run records the host, pid and pid start time of the process that owns it. A RUNNING run is dead when it
+was started on this host and that pid is gone or now belongs to a newer process; a RUNNING run from another
+host is dead when it started more than STALE_AFTER_H hours ago (no job of this study runs that long).
+"""
+
+import os
+import socket
+import time
+from pathlib import Path
+from typing import List, Optional
+
+from mlflow import MlflowClient
+
+TAG_HOST, TAG_PID, TAG_PID_START = "sweep.host", "sweep.pid", "sweep.pid_start"
+TAG_END_REASON = "sweep.end_reason"
+STALE_AFTER_H = 24
+
+
+def _pid_start(pid: int) -> Optional[str]:
+    """The kernel's start time of a process (field 22 of /proc/PID/stat), or None if it does not exist."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def owner_tags() -> dict:
+    """Tags that name this process as the owner of a run."""
+    return {TAG_HOST: socket.gethostname(), TAG_PID: str(os.getpid()), TAG_PID_START: _pid_start(os.getpid()) or ""}
+
+
+def is_dead(tags: dict, start_time_ms: int) -> bool:
+    """Whether the process that owns a RUNNING run (by its tags) is gone."""
+    if tags.get(TAG_HOST) != socket.gethostname() or TAG_PID not in tags:
+        return time.time() - start_time_ms / 1000 > STALE_AFTER_H * 3600
+    pid = int(tags[TAG_PID])
+    if pid == os.getpid():
+        return False
+    started = _pid_start(pid)
+    if started is None:
+        return True
+    return bool(tags.get(TAG_PID_START)) and started != tags[TAG_PID_START]
+
+
+def reap(uri: str, experiment_id: str) -> List[str]:
+    """Mark RUNNING runs of the experiment whose process died as KILLED; return their names."""
+    client = MlflowClient(uri)
+    running = client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=5000)
+    reaped = []
+    for run in running:
+        if is_dead(run.data.tags, run.info.start_time):
+            client.set_tag(run.info.run_id, TAG_END_REASON, "its process died (found by a later sweep command)")
+            client.set_terminated(run.info.run_id, "KILLED")
+            reaped.append(run.info.run_name)
+    return reaped

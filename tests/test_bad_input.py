@@ -1,0 +1,92 @@
+"""Bad input is rejected before any run exists: one line naming the key and what is allowed, exit 2."""
+
+import gzip
+import shutil
+import socket
+
+import pytest
+
+from tests.helpers import all_runs, run_module
+
+FAST = ["data=fashion_mnist", "train.epochs=1", "data.limit=200"]
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens here once the socket is closed
+
+
+@pytest.fixture
+def corrupt_dir(tmp_path, fashion_small):
+    broken = shutil.copytree(fashion_small, tmp_path / "corrupt")
+    target = broken / "train-images-idx3-ubyte.gz"
+    target.write_bytes(gzip.compress(gzip.decompress(target.read_bytes())[:-5000]))
+    return broken
+
+
+@pytest.fixture
+def mismatched_dir(tmp_path, fashion_small):
+    broken = shutil.copytree(fashion_small, tmp_path / "mismatched")
+    shutil.copy(broken / "t10k-labels-idx1-ubyte.gz", broken / "train-labels-idx1-ubyte.gz")
+    return broken
+
+
+CASES = [
+    (["-m", "reg=none,nope"], "error: reg: unknown option 'nope'; allowed: batchnorm, batchnorm_l1"),
+    (["act=swish"], "error: act: unknown option 'swish'; allowed: leaky_relu, relu, sigmoid, tanh"),
+    (["train.epoch=3"], "error: train.epoch: unknown key; known keys here: epochs, batch_size"),
+    (["+extra=1"], "error: extra: unknown key; known keys: data, reg, act, train, model, mlflow, retrain"),
+    (["train.epochs=many"], "error: train.epochs: Value 'many' of type 'str' could not be converted to Integer"),
+    (["-m", "reg=dropout", "reg.dropout=0.5,1.0"], "error: reg.dropout must be in [0, 1), got 1.0"),
+    (["reg=l1", "reg.l1=-0.01"], "error: reg.l1 must be >= 0, got -0.01"),
+    (["reg=l2", "reg.l2=-1"], "error: reg.l2 must be >= 0, got -1"),
+    (["-m", "train.epochs=2,0"], "error: train.epochs must be an integer >= 1, got 0"),
+    (["train.batch_size=0"], "error: train.batch_size must be an integer >= 1, got 0"),
+    (["train.validation_split=1.0"], "error: train.validation_split must be in (0, 1), got 1.0"),
+    (["train.validation_split=0"], "error: train.validation_split must be in (0, 1), got 0"),
+    (["data.limit=0"], "error: data.limit must be null or an integer >= 1, got 0"),
+]
+
+
+def _assert_rejected(done, expected):
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected), done.stderr
+    assert all_runs() == []
+
+
+@pytest.mark.parametrize("args, expected", CASES)
+def test_bad_value_or_key(tmp_path, args, expected):
+    _assert_rejected(run_module("sweep.train", *FAST[:2], *args, cwd=tmp_path), expected)
+
+
+@pytest.mark.parametrize("mode", [[], ["-m"]])
+def test_bad_data(tmp_path, corrupt_dir, mismatched_dir, mode):
+    missing = run_module("sweep.train", *mode, *FAST, f"data.path={tmp_path / 'nowhere'}", cwd=tmp_path)
+    _assert_rejected(missing, f"error: data.path: {tmp_path / 'nowhere'} does not exist")
+    corrupt = run_module("sweep.train", *mode, *FAST, f"data.path={corrupt_dir}", cwd=tmp_path)
+    _assert_rejected(corrupt, "error: data.path: ")
+    assert "train-images-idx3-ubyte.gz is truncated or corrupt" in corrupt.stderr
+    mismatched = run_module("sweep.train", *mode, *FAST, f"data.path={mismatched_dir}", cwd=tmp_path)
+    _assert_rejected(mismatched, "error: data.path: ")
+    assert "train split has images (1200, 28, 28) and labels (400,)" in mismatched.stderr
+
+
+def test_mnist_download_impossible_says_what_to_do(tmp_path):
+    blocked = {"https_proxy": f"http://127.0.0.1:{closed_port()}", "HTTPS_PROXY": f"http://127.0.0.1:{closed_port()}"}
+    done = run_module("sweep.train", "-m", "data=mnist", "data.limit=10", cwd=tmp_path, env=blocked)
+    _assert_rejected(done, "error: data=mnist: download through Keras failed")
+    assert "data.path=" in done.stderr and "data=fashion_mnist" in done.stderr
+
+
+@pytest.mark.parametrize("mode", [[], ["-m"]])
+def test_unreachable_tracking_server_fails_fast(tmp_path, mode):
+    uri = f"http://127.0.0.1:{closed_port()}"
+    done = run_module("sweep.train", *mode, *FAST, cwd=tmp_path, uri=uri, timeout=60)
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"error: MLFLOW_TRACKING_URI: cannot reach the tracking store {uri}")
+    )
