@@ -19,6 +19,14 @@ def run_module(module: str, *args: str, cwd, uri: str = None, env: dict = None, 
     )
 
 
+def sweep_in(where, *overrides: str):
+    """Run one real multirun in `where` with a SQLite store of its own there; return (uri, completed process)."""
+    uri = f"sqlite:///{where / 'mlflow.db'}"
+    done = run_module("sweep.train", "-m", *overrides, cwd=where, uri=uri)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return uri, done
+
+
 def start_module(module: str, *args: str, cwd) -> subprocess.Popen:
     """Start `python -m module args` with its stdout readable line by line."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")

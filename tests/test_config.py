@@ -101,3 +101,42 @@ def test_out_of_range_values_name_their_key(overrides, key):
 def test_wrong_type_is_rejected_by_the_schema():
     with pytest.raises(ConfigCompositionException):
         compose_cfg("train.epochs=many")
+
+
+HIDDEN_EXTRA = {  # with model.reg_at=hidden: what follows each hidden Dense, and its kernel penalty
+    "none": ([], None),
+    "dropout": (["Dropout"], None),
+    "batchnorm": (["BatchNormalization"], None),
+    "l1": ([], ("l1", 0.01)),
+    "l2": ([], ("l2", 0.01)),
+    "dropout_batchnorm": (["BatchNormalization", "Dropout"], None),
+    "batchnorm_l1": (["BatchNormalization"], ("l1", 0.01)),
+    "batchnorm_l2": (["BatchNormalization"], ("l2", 0.01)),
+}
+
+
+@pytest.mark.parametrize("reg", sorted(HIDDEN_EXTRA))
+def test_hidden_placement_moves_the_regularizer_onto_the_hidden_layers(reg):
+    cfg = compose_cfg(f"reg={reg}", "act=tanh", "model.reg_at=hidden")
+    schema.validate(cfg)
+    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train)
+    after, penalty = HIDDEN_EXTRA[reg]
+    expected = ["Flatten", *(["Dense", *after] * 2), "Dense"]
+    assert [type(layer).__name__ for layer in net.layers] == expected
+    dense = [layer for layer in net.layers if type(layer).__name__ == "Dense"]
+    assert dense[-1].kernel_regularizer is None and dense[-1].activation.__name__ == "softmax"
+    for layer in dense[:-1]:
+        assert layer.activation.__name__ == "tanh"
+        if penalty is None:
+            assert layer.kernel_regularizer is None
+        else:
+            config = layer.kernel_regularizer.get_config()
+            assert config[penalty[0]] == pytest.approx(penalty[1])
+            assert config["l2" if penalty[0] == "l1" else "l1"] == 0.0
+    rates = [layer.rate for layer in net.layers if type(layer).__name__ == "Dropout"]
+    assert rates == ([0.2, 0.2] if "Dropout" in after else [])
+
+
+def test_placement_is_checked():
+    with pytest.raises(schema.ConfigError, match=r"^model.reg_at must be one of input, hidden, got 'output'"):
+        schema.validate(compose_cfg("model.reg_at=output"))

@@ -8,7 +8,7 @@ import pytest
 from mlflow import MlflowClient
 
 from sweep import store
-from tests.helpers import run_module
+from tests.helpers import run_module, sweep_in
 
 CELLS = {("none", "relu"), ("none", "sigmoid"), ("l2", "relu"), ("l2", "sigmoid")}
 
@@ -17,19 +17,14 @@ CELLS = {("none", "relu"), ("none", "sigmoid"), ("l2", "relu"), ("l2", "sigmoid"
 def sweep_dir(tmp_path_factory, fashion_small):
     """One real 2 x 2 multirun shared by this module's tests (its own launch dir and store)."""
     where = tmp_path_factory.mktemp("sweep")
-    uri = f"sqlite:///{where / 'mlflow.db'}"
-    done = run_module(
-        "sweep.train",
-        "-m",
+    uri, done = sweep_in(
+        where,
         "reg=none,l2",
         "act=relu,sigmoid",
         "data=fashion_mnist",
         f"data.path={fashion_small}",
         "train.epochs=2",
-        cwd=where,
-        uri=uri,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
     return where, uri, done
 
 

@@ -32,6 +32,7 @@ class SweepCallback(Callback):
         self.uri: Optional[str] = None
         self.parent: Optional[str] = None
         self.skipped: List[str] = []
+        self.expected = 0
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         signals.install()
@@ -47,6 +48,7 @@ class SweepCallback(Callback):
             print(f"[sweep] marked KILLED: {name} (left RUNNING by a process that died)", flush=True)
         done = store.finished_runs(self.uri, experiment_id)
         self.skipped = [c["cell"] for c in cells if c["config_hash"] in done and not c["retrain"]]
+        self.expected = len(cells) - len(self.skipped)  # jobs that must finish for the sweep to be FINISHED
         sweep_id = new_sweep_id()
         self.parent = parent.start(self.uri, experiment_id, sweep_id, cells)
         os.environ.update(
@@ -72,7 +74,7 @@ class SweepCallback(Callback):
     def _end(self) -> None:
         if not (self.uri and self.parent):
             return
-        status = parent.end(self.uri, self.parent, signals.interrupted.is_set())
+        status = parent.end(self.uri, self.parent, signals.interrupted.is_set(), self.expected)
         for line in parent.summary(self.uri, self.parent, self.skipped):
             print(f"[sweep] {line}", flush=True)
         print(f"[sweep] parent run {self.parent} ended {status}", flush=True)

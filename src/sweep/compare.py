@@ -9,69 +9,28 @@ import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 
-from sweep import liveness, plots, query, store
+from sweep import liveness, plots, query, report, store, tables
 
-REG_ORDER = ["none", "dropout", "batchnorm", "l1", "l2", "dropout_batchnorm", "batchnorm_l2", "batchnorm_l1"]
-ACT_ORDER = ["relu", "leaky_relu", "tanh", "sigmoid"]
 EXIT_OK, EXIT_GAPS, EXIT_NO_DATA = 0, 1, 2
 
 
-def _order(values, preferred: List[str]) -> List[str]:
-    return [v for v in preferred if v in set(values)] + sorted(set(values) - set(preferred))
-
-
-def pivot(cells: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """reg x act text table of a metric (mean over a cell's finished runs); gaps show their status."""
-
-    def text(group: pd.DataFrame) -> str:
-        done = group[group["status"] == "FINISHED"][metric].dropna()
-        if len(done) == len(group):
-            return f"{done.mean():.4f}" + (f" (n={len(done)})" if len(done) > 1 else "")
-        return ", ".join(sorted(set(group.loc[group["status"] != "FINISHED", "status"])))
-
-    table = cells.groupby(["reg", "act"]).apply(text, include_groups=False).unstack("act")
-    table = table.reindex(index=_order(cells["reg"], REG_ORDER), columns=_order(cells["act"], ACT_ORDER))
-    return table.fillna("—").rename_axis(index="reg", columns="act")
-
-
-def numeric_pivot(cells: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """reg x act mean of a metric over finished runs; NaN where a cell has none."""
-    done = cells[cells["status"] == "FINISHED"].astype({metric: float})
-    table = done.pivot_table(index="reg", columns="act", values=metric, aggfunc="mean")
-    return table.reindex(index=_order(cells["reg"], REG_ORDER), columns=_order(cells["act"], ACT_ORDER))
-
-
-def write_report(cells: pd.DataFrame, sweep_id: str, out: Path) -> List[Path]:
+def write_tables(cells: pd.DataFrame, sweep_id: str, out: Path) -> List[Path]:
     """Write the Markdown tables, the per-cell CSV and the test-accuracy heatmap; return their paths."""
     out.mkdir(parents=True, exist_ok=True)
     md, csv, png = out / "accuracy.md", out / "accuracy.csv", out / "test_accuracy.png"
-    md.write_text(render(cells, sweep_id) + "\n")
-    cells.to_csv(csv, index=False)
-    fig = plots.heatmap(numeric_pivot(cells, "test_accuracy"), f"Test accuracy, sweep {sweep_id}")
+    md.write_text(tables.render(cells, sweep_id) + "\n")
+    cells.drop(columns="start_time", errors="ignore").to_csv(csv, index=False)
+    fig = plots.heatmap(tables.numeric_pivot(cells, "test_accuracy"), f"Test accuracy, sweep {sweep_id}")
     fig.savefig(png, dpi=120)
     plots.plt.close(fig)
     return [md, csv, png]
 
 
-def render(cells: pd.DataFrame, sweep_id: str) -> str:
-    """The two study tables (test, train accuracy) and a list of the cells that did not finish."""
-    done = int((cells["status"] == "FINISHED").sum())
-    parts = [f"# Sweep {sweep_id}: {done} of {len(cells)} cells finished", ""]
-    for metric in ("test_accuracy", "train_accuracy"):
-        parts += [
-            f"## {metric.replace('_', ' ').capitalize()} (rows: reg, columns: act)",
-            "",
-            pivot(cells, metric).to_markdown(disable_numparse=True),
-            "",
-        ]
-    gaps = cells[cells["status"] != "FINISHED"]
-    if not gaps.empty:
-        parts += ["## Cells without a finished run", ""]
-        parts += [
-            f"- {row.cell}: {row.status}" + (f" ({row.reason})" if isinstance(row.reason, str) else "")
-            for row in gaps.itertuples()
-        ]
-    return "\n".join(parts).rstrip()
+def write_full_report(cells: pd.DataFrame, sweep_id: str, out: Path) -> List[Path]:
+    """The --report files: self-contained HTML, Markdown, CSVs and figures, with learning curves over seeds."""
+    runs = tables.finished(cells)
+    histories = query.histories(runs, ["accuracy", "val_accuracy"])
+    return report.write(runs, histories, out, f"Sweep {sweep_id}")
 
 
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
@@ -86,6 +45,12 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--sweep", help="sweep id (default: the latest sweep in the experiment)")
     parser.add_argument("--experiment", default="sweep", help="MLflow experiment name (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: %(default)s)")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="also write report.html (self-contained), report.md and CSVs: CIs, ranking, effects, "
+        "ANOVA, learning curves over seeds",
+    )
     return parser.parse_args(argv)
 
 
@@ -127,8 +92,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if cells.empty:
         print(f"error: --sweep: no sweep {sweep_id!r} in experiment {args.experiment!r} ({uri})", file=sys.stderr)
         return EXIT_NO_DATA
-    print(render(cells, sweep_id))
-    files = write_report(cells, sweep_id, args.out)
+    print(tables.render(cells, sweep_id))
+    files = write_tables(cells, sweep_id, args.out)
+    if args.report:
+        files += write_full_report(cells, sweep_id, args.out)
     if parent is not None:
         store.log_report(uri, parent.info.run_id, files)
     print(f"\nwrote {', '.join(str(f) for f in files)}")

@@ -62,6 +62,22 @@ def fit(net: keras.Model, ds: data.Dataset, train: Any) -> Dict[str, list]:
     return history
 
 
+def evaluate(net: keras.Model, ds: data.Dataset, history: Dict[str, list], fit_time: float) -> Dict[str, float]:
+    """The end-of-job metrics: loss and accuracy on the full train and test sets, fit time, best epoch."""
+    train_loss, train_accuracy = net.evaluate(ds.x_train, ds.y_train, verbose=0)
+    test_loss, test_accuracy = net.evaluate(ds.x_test, ds.y_test, verbose=0)
+    best = max(range(len(history["val_accuracy"])), key=history["val_accuracy"].__getitem__)
+    return {
+        "train_loss": train_loss,
+        "train_accuracy": train_accuracy,
+        "test_loss": test_loss,
+        "test_accuracy": test_accuracy,
+        "fit_time_s": fit_time,
+        "best_epoch": best + 1,
+        "best_val_accuracy": history["val_accuracy"][best],
+    }
+
+
 def run(cfg: Any, ctx: JobContext) -> float:
     """Train and evaluate one cell, logging everything to MLflow; return its test accuracy."""
     schema.validate(cfg)
@@ -87,21 +103,14 @@ def run(cfg: Any, ctx: JobContext) -> float:
         start = time.perf_counter()
         history = fit(net, ds, cfg.train)
         fit_time = time.perf_counter() - start
-        train_loss, train_acc = net.evaluate(ds.x_train, ds.y_train, verbose=0)
-        test_loss, test_acc = net.evaluate(ds.x_test, ds.y_test, verbose=0)
-        final = {
-            "train_loss": train_loss,
-            "train_accuracy": train_acc,
-            "test_loss": test_loss,
-            "test_accuracy": test_acc,
-            "fit_time_s": fit_time,
-        }
+        final = evaluate(net, ds, history, fit_time)
         tracking.log_final(final)
         tracking.log_figures(plots.learning_curves(history, ctx.run_name))
         tracking.log_config_files(ctx.config_dir)
         tracking.log_model(net, ds.x_test[:5])
     print(
-        f"[sweep] {ctx.run_name}: train_accuracy={train_acc:.4f} test_accuracy={test_acc:.4f} ({fit_time:.1f} s fit)",
+        f"[sweep] {ctx.run_name}: train_accuracy={final['train_accuracy']:.4f} "
+        f"test_accuracy={final['test_accuracy']:.4f} ({fit_time:.1f} s fit)",
         flush=True,
     )
-    return float(test_acc)
+    return float(final["test_accuracy"])

@@ -17,12 +17,31 @@ def input_layers(reg: Any) -> List[keras.layers.Layer]:
     return [make[name]() for name in reg.input_layers]
 
 
+def hidden_block(reg: Any, act: Any, units: int, at_hidden: bool) -> List[keras.layers.Layer]:
+    """One hidden Dense layer; with reg_at=hidden, its L1/L2 kernel penalty, then BatchNormalization, Dropout."""
+    # The string names map to keras.activations; leaky_relu's default slope is 0.2 like tf.nn.leaky_relu.
+    if not at_hidden:
+        return [keras.layers.Dense(units, activation=act.name)]
+    penalty = keras.regularizers.L1L2(l1=reg.l1, l2=reg.l2) if reg.l1 or reg.l2 else None
+    block = [keras.layers.Dense(units, activation=act.name, kernel_regularizer=penalty)]
+    if "batch_normalization" in reg.input_layers:
+        block.append(keras.layers.BatchNormalization())
+    if "dropout" in reg.input_layers:
+        block.append(keras.layers.Dropout(reg.dropout))
+    return block
+
+
 def build(reg: Any, act: Any, model: Any, train: Any) -> keras.Model:
-    """Build and compile Flatten/regularizers -> Dense hidden layers -> Dense 10 softmax with Adam."""
-    net = keras.Sequential([keras.Input(shape=(28, 28)), *input_layers(reg)])
+    """Build and compile [regularizers] -> Flatten -> Dense hidden layers -> Dense 10 softmax with Adam.
+
+    model.reg_at=input keeps the study's exact stacks; hidden moves each regularizer onto the hidden layers.
+    """
+    at_hidden = model.reg_at == "hidden"
+    front = [keras.layers.Flatten()] if at_hidden else input_layers(reg)
+    net = keras.Sequential([keras.Input(shape=(28, 28)), *front])
     for units in model.hidden:
-        # The string names map to keras.activations; leaky_relu's default slope is 0.2 like tf.nn.leaky_relu.
-        net.add(keras.layers.Dense(units, activation=act.name))
+        for layer in hidden_block(reg, act, units, at_hidden):
+            net.add(layer)
     net.add(keras.layers.Dense(10, activation="softmax"))
     net.compile(
         optimizer=keras.optimizers.Adam(learning_rate=train.learning_rate),

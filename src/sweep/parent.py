@@ -29,8 +29,8 @@ def children(uri: str, run_id: str) -> list:
     return client.search_runs([experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run_id}'", max_results=50000)
 
 
-def end(uri: str, run_id: str, interrupted: bool) -> str:
-    """End the parent: KILLED when interrupted, FAILED when a job did not finish, else FINISHED."""
+def end(uri: str, run_id: str, interrupted: bool, expected: int) -> str:
+    """End the parent: KILLED when interrupted, FAILED when fewer than `expected` jobs finished, else FINISHED."""
     client = MlflowClient(uri)
     if client.get_run(run_id).info.status != "RUNNING":
         return client.get_run(run_id).info.status
@@ -39,7 +39,7 @@ def end(uri: str, run_id: str, interrupted: bool) -> str:
         if job.info.status == "RUNNING":
             client.set_tag(job.info.run_id, liveness.TAG_END_REASON, "the sweep was interrupted")
             client.set_terminated(job.info.run_id, "KILLED")
-    ok = all(j.info.status == "FINISHED" for j in jobs)
+    ok = all(j.info.status == "FINISHED" for j in jobs) and len(jobs) >= expected
     status = "KILLED" if interrupted else ("FINISHED" if ok else "FAILED")
     client.set_terminated(run_id, status)
     return status

@@ -20,6 +20,7 @@ COLUMNS = {
     "tags.failure_reason": "reason",
     "metrics.train_accuracy": "train_accuracy",
     "metrics.test_accuracy": "test_accuracy",
+    "metrics.best_epoch": "best_epoch",
     "run_id": "run_id",
     "start_time": "start_time",
 }
@@ -90,3 +91,27 @@ def cells(runs: pd.DataFrame, sweep_id: str, planned: List[dict]) -> pd.DataFram
 
 def _part(cell: str, key: str) -> str:
     return dict(p.split("=", 1) for p in cell.split())[key]
+
+
+def histories(runs: pd.DataFrame, metrics: List[str]) -> pd.DataFrame:
+    """Per-epoch values of the given metrics for each run, one row per (run, step), with the run's cell columns."""
+    client = MlflowClient()
+    rows = []
+    for run in runs.itertuples():
+        per_step: dict = {}
+        for metric in metrics:
+            for point in client.get_metric_history(run.run_id, metric):
+                per_step.setdefault(point.step, {})[metric] = point.value
+        rows += [
+            {
+                "run_id": run.run_id,
+                "reg": run.reg,
+                "act": run.act,
+                "reg_at": run.reg_at,
+                "seed": run.seed,
+                "step": step,
+                **values,
+            }
+            for step, values in sorted(per_step.items())
+        ]
+    return pd.DataFrame(rows, columns=["run_id", "reg", "act", "reg_at", "seed", "step", *metrics])

@@ -11,6 +11,7 @@ from omegaconf import MISSING, OmegaConf
 INPUT_LAYERS = ("flatten", "dropout", "batch_normalization", "activity_regularization")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
 DATASETS = ("mnist", "fashion_mnist")
+PLACEMENTS = ("input", "hidden")
 
 
 class ConfigError(ValueError):
@@ -50,6 +51,7 @@ class TrainConfig:
 @dataclass
 class ModelConfig:
     hidden: List[int] = field(default_factory=lambda: [128, 128])
+    reg_at: str = "input"
 
 
 @dataclass
@@ -105,6 +107,7 @@ def validate(cfg: Any) -> None:
     _check(train.batch_size >= 1, "train.batch_size", "an integer >= 1", train.batch_size)
     _check(0.0 < train.validation_split < 1.0, "train.validation_split", "in (0, 1)", train.validation_split)
     _check(train.learning_rate > 0.0, "train.learning_rate", "> 0", train.learning_rate)
+    _check(cfg.model.reg_at in PLACEMENTS, "model.reg_at", "one of input, hidden", cfg.model.reg_at)
     _check(
         len(cfg.model.hidden) >= 1 and min(cfg.model.hidden) >= 1,
         "model.hidden",

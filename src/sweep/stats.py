@@ -1,0 +1,172 @@
+"""Which differences between cells are real: per-cell aggregates, best-cell marks, effects vs none, ANOVA."""
+
+import warnings
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import pandas as pd
+import statsmodels.formula.api as smf
+from scipy import stats
+from statsmodels.stats.anova import anova_lm
+from statsmodels.stats.multitest import multipletests
+
+REG_ORDER = ["none", "dropout", "batchnorm", "l1", "l2", "dropout_batchnorm", "batchnorm_l2", "batchnorm_l1"]
+ACT_ORDER = ["relu", "leaky_relu", "tanh", "sigmoid"]
+PLACEMENTS = ["input", "hidden"]
+CELL = ["reg_at", "reg", "act"]
+COLUMNS = [*CELL, "n", "mean", "std", "ci_low", "ci_high", "train_mean", "gap_mean", "best_epoch_mean"]
+ALPHA = 0.05
+NO_EFFECT, NO_CLAIM = "no measurable effect", "no claim (n = 1)"
+ANOVA_TERMS = {"C(act)": "activation", "C(reg)": "regularizer", "C(act):C(reg)": "activation x regularizer"}
+
+
+def order(values, preferred: List[str]) -> List[str]:
+    """The values present, in the preferred order first, then the rest sorted."""
+    present = set(values)
+    return [v for v in preferred if v in present] + sorted(present - set(preferred))
+
+
+def with_placement(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with reg_at everywhere: runs logged before placements existed count as reg_at=input."""
+    return frame.assign(reg_at=frame["reg_at"].fillna("input") if "reg_at" in frame else "input")
+
+
+def _clean(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs with a test accuracy, each with a placement."""
+    return (
+        with_placement(runs).dropna(subset=["test_accuracy"]).astype({"test_accuracy": float, "train_accuracy": float})
+    )
+
+
+def _sorted(cells: pd.DataFrame) -> pd.DataFrame:
+    keys = {"reg_at": PLACEMENTS, "reg": REG_ORDER, "act": ACT_ORDER}
+    ranks = {k: {v: i for i, v in enumerate(order(cells[k], pref))} for k, pref in keys.items()}
+    return cells.sort_values(CELL, key=lambda col: col.map(ranks[col.name])).reset_index(drop=True)
+
+
+def _ci(x: np.ndarray) -> Tuple[float, float]:
+    """95% t interval of the mean; a point when every run is identical, undefined for one run."""
+    if len(x) < 2:
+        return np.nan, np.nan
+    sem = stats.sem(x)
+    return (x.mean(), x.mean()) if sem == 0 else stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=sem)
+
+
+def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (reg_at, reg, act): n, test accuracy mean/std/95% CI, mean train accuracy, gap, best epoch."""
+    runs = _clean(runs)
+    runs = runs.assign(gap=runs["train_accuracy"] - runs["test_accuracy"], best_epoch=runs["best_epoch"].astype(float))
+    cells = runs.groupby(CELL, sort=False).agg(
+        n=("test_accuracy", "size"),
+        mean=("test_accuracy", "mean"),
+        std=("test_accuracy", "std"),
+        ci=("test_accuracy", lambda x: _ci(x.to_numpy())),
+        train_mean=("train_accuracy", "mean"),
+        gap_mean=("gap", "mean"),
+        best_epoch_mean=("best_epoch", "mean"),
+    )
+    ci = pd.DataFrame(cells.pop("ci").tolist(), index=cells.index, columns=["ci_low", "ci_high"], dtype=float)
+    return _sorted(cells.join(ci).reset_index())[COLUMNS]
+
+
+def welch(a: np.ndarray, b: np.ndarray) -> Optional[Tuple[float, float, float, float]]:
+    """Welch's t-test of mean(a) - mean(b): (difference, p, 95% CI low, high); None when a side has one run."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    with warnings.catch_warnings():  # nearly identical samples: scipy warns, the result is still right
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = stats.ttest_ind(a, b, equal_var=False)
+        ci = result.confidence_interval(0.95)
+    return float(np.mean(a) - np.mean(b)), float(result.pvalue), float(ci.low), float(ci.high)
+
+
+def _samples(runs: pd.DataFrame) -> Dict[tuple, np.ndarray]:
+    return {key: g["test_accuracy"].to_numpy() for key, g in runs.groupby(CELL, sort=False)}
+
+
+def ranked(runs: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
+    """Cells by mean test accuracy, each Welch-tested against the best with Holm correction; `vs_best` says how."""
+    # vs_best: best | indistinguishable | indistinguishable (identical runs) | worse | no claim (n = 1)
+    runs, cells = _clean(runs), aggregate(runs)
+    cells = cells.sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
+    cells.insert(0, "rank", range(1, len(cells) + 1))
+    cells["p_value"], cells["p_holm"], cells["vs_best"] = np.nan, np.nan, NO_CLAIM
+    if cells.empty or cells.loc[0, "n"] < 2:
+        return cells.assign(vs_best=["best", *[NO_CLAIM] * (len(cells) - 1)][: len(cells)])
+    samples = _samples(runs)
+    best = samples[tuple(cells.loc[0, CELL])]
+    tests = {i: welch(samples[tuple(cells.loc[i, CELL])], best) for i in cells.index[1:]}
+    tested = {i: t for i, t in tests.items() if t is not None}
+    # identical constant samples have no t statistic (p is NaN): they are indistinguishable, not tested
+    identical = [i for i, t in tested.items() if np.isnan(t[1])]
+    family = [i for i in tested if i not in identical]
+    cells.loc[0, "vs_best"] = "best"
+    cells.loc[identical, "vs_best"] = "indistinguishable (identical runs)"
+    if family:
+        reject, p_holm, _, _ = multipletests([tested[i][1] for i in family], alpha=alpha, method="holm")
+        cells.loc[family, "p_value"] = [tested[i][1] for i in family]
+        cells.loc[family, "p_holm"] = p_holm
+        cells.loc[family, "vs_best"] = np.where(reject, "worse", "indistinguishable")
+    return cells
+
+
+def effects(runs: pd.DataFrame) -> pd.DataFrame:
+    """Each regularizer vs `none` at the same activation and placement: difference of means, 95% Welch CI, verdict."""
+    runs = _clean(runs)
+    samples, rows = _samples(runs), []
+    for reg_at, reg, act in aggregate(runs)[CELL].itertuples(index=False):
+        if reg == "none":
+            continue
+        base, own = samples.get((reg_at, "none", act)), samples[(reg_at, reg, act)]
+        test = welch(own, base) if base is not None else None
+        diff, _, low, high = test or (np.nan,) * 4
+        verdict = "no `none` cell" if base is None else NO_CLAIM if test is None else _verdict(low, high)
+        rows.append((reg_at, act, reg, len(own), 0 if base is None else len(base), diff, low, high, verdict))
+    return pd.DataFrame(rows, columns=["reg_at", "act", "reg", "n", "n_none", "diff", "ci_low", "ci_high", "verdict"])
+
+
+def _verdict(low: float, high: float) -> str:
+    if low <= 0 <= high:
+        return NO_EFFECT
+    return "raises test accuracy" if low > 0 else "lowers test accuracy"
+
+
+def anova(runs: pd.DataFrame) -> Dict[str, Tuple[Optional[pd.DataFrame], str]]:
+    """Per placement: a type-II ANOVA of test accuracy on activation, regularizer and their interaction, or why not."""
+    runs, out = _clean(runs), {}
+    for reg_at in order(runs["reg_at"], PLACEMENTS):
+        g = runs[runs["reg_at"] == reg_at]
+        cells = g.groupby(["reg", "act"])["test_accuracy"]
+        regs, acts = g["reg"].nunique(), g["act"].nunique()
+        terms = [t for t, k in (("C(act)", acts), ("C(reg)", regs)) if k > 1]
+        if cells.size().min() < 2:
+            out[reg_at] = None, "no claim can be made: some cells have a single run (n = 1)"
+        elif cells.ngroups < regs * acts:
+            out[reg_at] = None, f"not run: {regs * acts - cells.ngroups} of the reg x act cells have no runs"
+        elif not terms:
+            out[reg_at] = None, "not run: a single cell"
+        elif (cells.nunique() == 1).all():
+            out[reg_at] = None, "not run: within every cell the runs are identical (no within-cell variance)"
+        else:
+            table = anova_lm(smf.ols("test_accuracy ~ " + " * ".join(terms), data=g).fit(), typ=2)
+            table = table.rename(index={**ANOVA_TERMS, "Residual": "residual"}, columns={"PR(>F)": "p"})
+            kind = "two-way" if len(terms) == 2 else "one-way"
+            out[reg_at] = table, f"{kind} ANOVA (type II) of test accuracy on {len(g)} runs"
+    return out
+
+
+def caveats(runs: pd.DataFrame) -> List[str]:
+    """Plain statements of what the sample sizes do not allow."""
+    cells = aggregate(runs)
+    single = cells[cells["n"] < 2]
+    if cells.empty:
+        return ["No finished runs: nothing to compare."]
+    if len(single) == len(cells):
+        return [
+            "Every cell has a single run (n = 1): no claim can be made about which differences are real. "
+            "Add seeds, e.g. 'train.seed=range(5)'."
+        ]
+    if not single.empty:
+        names = ", ".join(f"{r.reg}/{r.act}@{r.reg_at}" for r in single.itertuples())
+        return [f"Cells with a single run (n = 1) are not tested, and no claim can be made about them: {names}."]
+    return []
