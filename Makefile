@@ -20,6 +20,6 @@ test:  ## run the whole test suite (real TensorFlow, real MLflow, real Fashion-M
 	$(PY) -m pytest -q
 
 lint:  ## ruff (lint + format check) and yamllint
-	ruff check src tests && ruff format --check src tests && yamllint -s conf
+	ruff check src tests && ruff format --check src tests && yamllint -s conf docker-compose.yml
 
 .PHONY: help install sweep compare ui test lint
