@@ -19,7 +19,10 @@ ui:  ## open the MLflow UI on the default store (http://127.0.0.1:5000)
 test:  ## run the whole test suite (real TensorFlow, real MLflow, real Fashion-MNIST subsets)
 	$(PY) -m pytest -q
 
-lint:  ## ruff (lint + format check) and yamllint
-	ruff check src tests && ruff format --check src tests && yamllint -s conf docker-compose.yml
+bench:  ## benchmark the study's loop against sweep (ARGS='--limit 10000' quick, '--sweep full' all 32 cells)
+	$(PY) benchmarks/bench.py $(ARGS)
 
-.PHONY: help install sweep compare ui test lint
+lint:  ## ruff (lint + format check) and yamllint
+	ruff check src tests benchmarks && ruff format --check src tests benchmarks && yamllint -s conf docker-compose.yml
+
+.PHONY: help install sweep compare ui test lint bench

@@ -36,7 +36,7 @@ CASES = [
     (["-m", "reg=none,nope"], "error: reg: unknown option 'nope'; allowed: batchnorm, batchnorm_l1"),
     (["act=swish"], "error: act: unknown option 'swish'; allowed: leaky_relu, relu, sigmoid, tanh"),
     (["train.epoch=3"], "error: train.epoch: unknown key; known keys here: epochs, batch_size"),
-    (["+extra=1"], "error: extra: unknown key; known keys: data, reg, act, train, model, mlflow, retrain"),
+    (["+extra=1"], "error: extra: unknown key; known keys: data, reg, act, train, model, speed, mlflow, retrain"),
     (["train.epochs=many"], "error: train.epochs: Value 'many' of type 'str' could not be converted to Integer"),
     (["-m", "reg=dropout", "reg.dropout=0.5,1.0"], "error: reg.dropout must be in [0, 1), got 1.0"),
     (["reg=l1", "reg.l1=-0.01"], "error: reg.l1 must be >= 0, got -0.01"),

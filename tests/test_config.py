@@ -1,8 +1,11 @@
 """Every reg x act composes to exactly the study's layer stack; bad values are rejected before anything runs."""
 
+import os
+
 import keras
 import numpy as np
 import pytest
+from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 
 from sweep import model, schema
@@ -51,7 +54,7 @@ def _describe(layer):
 def test_every_cell_builds_the_study_stack(reg, act):
     cfg = compose_cfg(f"reg={reg}", f"act={act}")
     schema.validate(cfg)
-    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train)
+    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
     front, dense = net.layers[:-3], net.layers[-3:]
     assert [_describe(layer) for layer in front] == STUDY_STACKS[reg]
     assert [type(d).__name__ for d in dense] == ["Dense"] * 3
@@ -63,7 +66,7 @@ def test_every_cell_builds_the_study_stack(reg, act):
 
 def test_leaky_relu_has_tensorflows_default_slope():
     cfg = compose_cfg("act=leaky_relu")
-    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train)
+    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
     out = net.layers[-3].activation(np.array([-1.0, 2.0], dtype="float32"))
     np.testing.assert_allclose(np.asarray(out), [-0.2, 2.0], rtol=1e-6)
 
@@ -119,7 +122,7 @@ HIDDEN_EXTRA = {  # with model.reg_at=hidden: what follows each hidden Dense, an
 def test_hidden_placement_moves_the_regularizer_onto_the_hidden_layers(reg):
     cfg = compose_cfg(f"reg={reg}", "act=tanh", "model.reg_at=hidden")
     schema.validate(cfg)
-    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train)
+    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
     after, penalty = HIDDEN_EXTRA[reg]
     expected = ["Flatten", *(["Dense", *after] * 2), "Dense"]
     assert [type(layer).__name__ for layer in net.layers] == expected
@@ -140,3 +143,21 @@ def test_hidden_placement_moves_the_regularizer_onto_the_hidden_layers(reg):
 def test_placement_is_checked():
     with pytest.raises(schema.ConfigError, match=r"^model.reg_at must be one of input, hidden, got 'output'"):
         schema.validate(compose_cfg("model.reg_at=output"))
+
+
+@pytest.mark.parametrize("reg, xla", [("none", True), ("batchnorm_l1", True), ("dropout", False)])
+def test_fast_path_builds_the_same_model_with_its_levers(reg, xla):
+    fast, study = compose_cfg(f"reg={reg}"), compose_cfg(f"reg={reg}", "speed=study")
+    fast_net = model.build(fast.reg, fast.act, fast.model, fast.train, fast.speed)
+    study_net = model.build(study.reg, study.act, study.model, study.train, study.speed)
+    assert [type(layer).__name__ for layer in fast_net.layers] == [type(layer).__name__ for layer in study_net.layers]
+    assert [w.shape for w in fast_net.weights] == [w.shape for w in study_net.weights]
+    assert fast_net.jit_compile is xla and fast_net.steps_per_execution == 64  # the levers reach Keras
+    assert study_net.jit_compile is False and study_net.steps_per_execution == 1  # Keras' auto: no XLA on a CPU
+
+
+def test_multirun_launcher_defaults_to_parallel_workers():
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="config", return_hydra_config=True)
+    assert cfg.hydra.launcher._target_ == "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+    assert cfg.hydra.launcher.n_jobs == schema.default_workers() == min(os.cpu_count(), 8)

@@ -104,5 +104,12 @@ def test_all_runs_land_in_one_store_under_one_parent(ray_sweep):
 
 def test_ray_config_forwards_every_sweep_variable():
     env_vars = OmegaConf.load(RAY_CONF).ray.init.runtime_env.env_vars
-    expected = {"MLFLOW_TRACKING_URI", store.ENV_SWEEP_ID, store.ENV_PARENT, store.ENV_EXPERIMENT, store.ENV_N_JOBS}
+    expected = {
+        "MLFLOW_TRACKING_URI",
+        store.ENV_SWEEP_ID,
+        store.ENV_PARENT,
+        store.ENV_EXPERIMENT,
+        store.ENV_N_JOBS,
+        store.ENV_WORKERS,
+    }
     assert set(env_vars) == expected | {plan.ENV_SWEPT_KEYS}

@@ -1,5 +1,6 @@
 """A sweep survives diverging jobs, signals and kill -9, resumes where it stopped, and runs jobs in parallel."""
 
+import os
 import signal
 import socket
 import subprocess
@@ -12,8 +13,9 @@ from mlflow import MlflowClient
 from sweep import liveness
 from tests.helpers import all_runs, by_role, run_module, start_module, wait_for
 
-# Enough real images that a job trains for a few seconds: time to interrupt it mid-fit.
-SLOW = ["data=fashion_mnist", "data.limit=6000", "train.epochs=15"]
+# Enough real images that a job trains for a few seconds: time to interrupt it mid-fit. One job at a time
+# (the basic launcher), so that which cells had finished when the signal came is known.
+SLOW = ["data=fashion_mnist", "data.limit=6000", "train.epochs=15", "hydra/launcher=basic", "speed=study"]
 
 
 def test_a_diverging_cell_fails_alone_with_its_reason(tmp_path, fashion_small):
@@ -112,6 +114,8 @@ def test_parallel_joblib_sweep_on_a_new_store(tmp_path, fashion_small):
     assert {j.data.tags["mlflow.parentRunId"] for j in jobs} == {parent.info.run_id}
     assert {j.info.status for j in jobs} == {"FINISHED"}
     assert len({j.data.tags[liveness.TAG_PID] for j in jobs}) >= 2  # really ran in more than one worker
+    threads = str(max(1, (os.cpu_count() or 1) // 2))  # two workers share the cores
+    assert {j.data.tags["sweep.intra_op_threads"] for j in jobs} == {threads}
     for job in jobs:
         history = client.get_metric_history(job.info.run_id, "val_accuracy")
         assert sorted(m.step for m in history) == [1, 2]  # no lost metric point

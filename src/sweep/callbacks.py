@@ -25,6 +25,21 @@ def fail(exc: Exception) -> None:
     sys.exit(2)
 
 
+def export(config: DictConfig, jobs: list, cells: list, sweep_id: str, parent_id: str, experiment_id: str) -> None:
+    """Hand the jobs (in this process or in workers, which inherit it) the sweep's context via the environment."""
+    workers = int(config.hydra.launcher.get("n_jobs") or 1)
+    os.environ.update(
+        {
+            store.ENV_SWEEP_ID: sweep_id,
+            store.ENV_PARENT: parent_id,
+            store.ENV_EXPERIMENT: experiment_id,
+            store.ENV_N_JOBS: str(len(cells) or ""),
+            store.ENV_WORKERS: str(max(1, min(workers, len(cells) or workers))),
+            plan.ENV_SWEPT_KEYS: ",".join(plan.swept_keys(jobs)),
+        }
+    )
+
+
 class SweepCallback(Callback):
     """Check every planned job, then create the parent run before jobs fan out; end it truthfully."""
 
@@ -51,15 +66,7 @@ class SweepCallback(Callback):
         self.expected = len(cells) - len(self.skipped)  # jobs that must finish for the sweep to be FINISHED
         sweep_id = new_sweep_id()
         self.parent = parent.start(self.uri, experiment_id, sweep_id, cells)
-        os.environ.update(
-            {
-                store.ENV_SWEEP_ID: sweep_id,
-                store.ENV_PARENT: self.parent,
-                store.ENV_EXPERIMENT: experiment_id,
-                store.ENV_N_JOBS: str(len(cells) or ""),
-            }
-        )
-        os.environ[plan.ENV_SWEPT_KEYS] = ",".join(plan.swept_keys(jobs or []))
+        export(config, jobs or [], cells, sweep_id, self.parent, experiment_id)
         print(
             f"[sweep] sweep {sweep_id}: {len(cells) or '?'} jobs, {len(self.skipped)} already finished "
             f"(skipped), parent run {self.parent}, store {self.uri}",

@@ -2,13 +2,16 @@
 
 import math
 import os
+import resource
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterator, Optional
 
 import keras
+import tensorflow as tf
 from omegaconf import OmegaConf
 
 from sweep import data, model, plots, schema, store, tracking
@@ -78,6 +81,64 @@ def evaluate(net: keras.Model, ds: data.Dataset, history: Dict[str, list], fit_t
     }
 
 
+class Phases:
+    """Wall time of a job's phases, logged as time_<phase>_s metrics (the benchmark reads them back)."""
+
+    def __init__(self) -> None:
+        self.seconds: Dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            key = f"time_{name}_s"
+            self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - start
+
+
+def set_threads(speed: Any) -> int:
+    """Pin TensorFlow's intra-op threads so parallel jobs share the cores instead of fighting; return the count."""
+    workers = int(os.environ.get(store.ENV_WORKERS) or 1)
+    wanted = speed.threads or (max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0)
+    if wanted and tf.config.threading.get_intra_op_parallelism_threads() != wanted:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(wanted)
+            tf.config.threading.set_inter_op_parallelism_threads(min(wanted, 2))
+        except RuntimeError:  # TensorFlow already started in this worker: it keeps its first setting
+            pass
+    return tf.config.threading.get_intra_op_parallelism_threads()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def train_and_log(cfg: Any, ctx: JobContext, ds: data.Dataset, phases: Phases) -> Dict[str, float]:
+    """Inside the job's run: build, fit, evaluate and log everything; return the final metrics."""
+    with phases("log_params"):
+        tracking.log_params({**tracking.flatten(OmegaConf.to_container(cfg, resolve=True)), **ctx.choices})
+    with phases("build"):
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(cfg.train.seed)
+        net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
+    with phases("fit"):
+        history = fit(net, ds, cfg.train)
+    with phases("evaluate"):
+        final = evaluate(net, ds, history, phases.seconds["time_fit_s"])
+    with phases("log_metrics"):
+        tracking.log_final(final)
+    with phases("log_plots"):
+        tracking.log_figures(plots.learning_curves(history, ctx.run_name))
+    with phases("log_config"):
+        tracking.log_config_files(ctx.config_dir)
+    with phases("log_model"):
+        tracking.log_model(net, ds.x_test[:5])
+    tracking.log_final({**phases.seconds, "peak_rss_mb": peak_rss_mb()})
+    return final
+
+
 def run(cfg: Any, ctx: JobContext) -> float:
     """Train and evaluate one cell, logging everything to MLflow; return its test accuracy."""
     schema.validate(cfg)
@@ -92,25 +153,21 @@ def run(cfg: Any, ctx: JobContext) -> float:
             flush=True,
         )
         return float(done.data.metrics.get("test_accuracy", float("nan")))
-    ds = load_data(cfg)  # before the run starts: bad data must leave nothing in MLflow
+    phases = Phases()
+    with phases("data"):
+        ds = load_data(cfg)  # loaded and normalized once per process, reused by its later jobs
     print(f"[sweep] cell {position}: {ctx.run_name}", flush=True)
-    tags = {store.TAG_SWEEP: ctx.sweep_id, store.TAG_CELL: ctx.run_name, store.TAG_HASH: digest}
+    tags = {
+        store.TAG_SWEEP: ctx.sweep_id,
+        store.TAG_CELL: ctx.run_name,
+        store.TAG_HASH: digest,
+        "sweep.intra_op_threads": str(set_threads(cfg.speed)),
+    }
     with tracking.job_run(ctx.uri, cfg.mlflow.experiment, ctx.run_name, tags):
-        keras.backend.clear_session()
-        keras.utils.set_random_seed(cfg.train.seed)
-        tracking.log_params({**tracking.flatten(OmegaConf.to_container(cfg, resolve=True)), **ctx.choices})
-        net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train)
-        start = time.perf_counter()
-        history = fit(net, ds, cfg.train)
-        fit_time = time.perf_counter() - start
-        final = evaluate(net, ds, history, fit_time)
-        tracking.log_final(final)
-        tracking.log_figures(plots.learning_curves(history, ctx.run_name))
-        tracking.log_config_files(ctx.config_dir)
-        tracking.log_model(net, ds.x_test[:5])
+        final = train_and_log(cfg, ctx, ds, phases)
     print(
         f"[sweep] {ctx.run_name}: train_accuracy={final['train_accuracy']:.4f} "
-        f"test_accuracy={final['test_accuracy']:.4f} ({fit_time:.1f} s fit)",
+        f"test_accuracy={final['test_accuracy']:.4f} ({final['fit_time_s']:.1f} s fit)",
         flush=True,
     )
     return float(final["test_accuracy"])

@@ -3,6 +3,7 @@
 from typing import Any, List
 
 import keras
+import tensorflow as tf
 
 
 def input_layers(reg: Any) -> List[keras.layers.Layer]:
@@ -31,7 +32,16 @@ def hidden_block(reg: Any, act: Any, units: int, at_hidden: bool) -> List[keras.
     return block
 
 
-def build(reg: Any, act: Any, model: Any, train: Any) -> keras.Model:
+def jit_compile(net: keras.Model, setting: Any) -> Any:
+    """The jit_compile for Keras: `per_model` means XLA unless the model has Dropout and no GPU is present."""
+    if setting != "per_model":
+        return setting
+    # XLA's random numbers make Dropout ~15x slower per epoch on a CPU (0.3 s -> 5 s measured on 2 cores).
+    has_dropout = any(isinstance(layer, keras.layers.Dropout) for layer in net.layers)
+    return not has_dropout or bool(tf.config.list_physical_devices("GPU"))
+
+
+def build(reg: Any, act: Any, model: Any, train: Any, speed: Any) -> keras.Model:
     """Build and compile [regularizers] -> Flatten -> Dense hidden layers -> Dense 10 softmax with Adam.
 
     model.reg_at=input keeps the study's exact stacks; hidden moves each regularizer onto the hidden layers.
@@ -47,5 +57,8 @@ def build(reg: Any, act: Any, model: Any, train: Any) -> keras.Model:
         optimizer=keras.optimizers.Adam(learning_rate=train.learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        # Same math, fewer Python round trips: XLA and several steps per compiled call (speed=study: defaults).
+        jit_compile=jit_compile(net, speed.jit_compile),
+        steps_per_execution=speed.steps_per_execution,
     )
     return net

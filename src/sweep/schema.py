@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, List, Optional
 
@@ -55,6 +56,14 @@ class ModelConfig:
 
 
 @dataclass
+class SpeedConfig:
+    name: str = MISSING
+    jit_compile: Any = "auto"
+    steps_per_execution: int = 1
+    threads: int = 0
+
+
+@dataclass
 class MlflowConfig:
     experiment: str = "sweep"
 
@@ -66,6 +75,7 @@ class SweepConfig:
     act: ActConfig = MISSING
     train: TrainConfig = field(default_factory=TrainConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    speed: SpeedConfig = MISSING
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
     retrain: bool = False
 
@@ -77,9 +87,16 @@ def config_hash(cfg: Any) -> str:
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def default_workers() -> int:
+    """Worker processes for a parallel multirun: one per core, at most 8 (each holds TensorFlow and the data)."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
 def register() -> None:
-    """Register the schema as `schema` so that conf/config.yaml can put it first in its defaults."""
+    """Register the schema as `schema` (first in conf/config.yaml's defaults) and the `sweep_workers` resolver."""
     ConfigStore.instance().store(name="schema", node=SweepConfig)
+    if not OmegaConf.has_resolver("sweep_workers"):
+        OmegaConf.register_new_resolver("sweep_workers", default_workers)
 
 
 def _check(ok: bool, key: str, allowed: str, value: Any) -> None:
@@ -107,6 +124,15 @@ def validate(cfg: Any) -> None:
     _check(train.batch_size >= 1, "train.batch_size", "an integer >= 1", train.batch_size)
     _check(0.0 < train.validation_split < 1.0, "train.validation_split", "in (0, 1)", train.validation_split)
     _check(train.learning_rate > 0.0, "train.learning_rate", "> 0", train.learning_rate)
+    speed = cfg.speed
+    _check(
+        speed.jit_compile in (True, False, "auto", "per_model"),
+        "speed.jit_compile",
+        "true, false, auto or per_model",
+        speed.jit_compile,
+    )
+    _check(speed.steps_per_execution >= 1, "speed.steps_per_execution", "an integer >= 1", speed.steps_per_execution)
+    _check(speed.threads >= 0, "speed.threads", "an integer >= 0 (0 = automatic)", speed.threads)
     _check(cfg.model.reg_at in PLACEMENTS, "model.reg_at", "one of input, hidden", cfg.model.reg_at)
     _check(
         len(cfg.model.hidden) >= 1 and min(cfg.model.hidden) >= 1,

@@ -19,6 +19,7 @@ ENV_SWEEP_ID = "SWEEP_ID"
 ENV_PARENT = "SWEEP_PARENT_RUN_ID"
 ENV_EXPERIMENT = "SWEEP_EXPERIMENT_ID"
 ENV_N_JOBS = "SWEEP_N_JOBS"
+ENV_WORKERS = "SWEEP_PARALLEL_JOBS"  # how many jobs share this machine's cores (sweep.job pins threads by it)
 
 TAG_SWEEP = "sweep_id"
 TAG_ROLE = "sweep_role"  # "parent" or "job"

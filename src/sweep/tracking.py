@@ -2,6 +2,7 @@
 
 import logging
 import os
+import time
 import traceback
 import types
 from contextlib import contextmanager
@@ -56,10 +57,18 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
 
 
 class EpochMetrics(keras.callbacks.Callback):
-    """Log loss, accuracy, val_loss and val_accuracy of each epoch in one batched call (step = epoch, from 1)."""
+    """Log each epoch's loss, accuracy, val_loss, val_accuracy and epoch_time_s in one call (step = epoch, from 1).
+
+    The call is asynchronous: training goes on while MLflow writes; ending the run waits for every point.
+    """
+
+    def on_epoch_begin(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
-        mlflow.log_metrics({k: float(v) for k, v in (logs or {}).items()}, step=epoch + 1)
+        values = {k: float(v) for k, v in (logs or {}).items()}
+        values["epoch_time_s"] = time.perf_counter() - self.started
+        mlflow.log_metrics(values, step=epoch + 1, synchronous=False)
 
 
 def log_params(params: Mapping[str, Any]) -> None:
@@ -88,6 +97,7 @@ def log_config_files(config_dir: Optional[Path]) -> None:
 def _save_keras_model(path: str, **kwargs: Any) -> Any:
     # MLflow 3.17 writes the input example before creating the model folder (FileNotFoundError); create it first.
     os.makedirs(path, exist_ok=True)
+    kwargs.pop("validate_serving_input", None)  # read by Model.log, unknown to the Keras flavor
     return mlflow.keras.save_model(path=path, **kwargs)
 
 
@@ -104,6 +114,8 @@ def log_model(model: keras.Model, example: Any) -> str:
         model=model,
         signature=signature,
         input_example=example,
+        # No reload-and-predict check of the example (~0.3 s a job): tests load every logged model through pyfunc.
+        validate_serving_input=False,
         # Explicit requirements: inferring them re-imports TensorFlow in a subprocess (~7 s a job).
         pip_requirements=[
             *mlflow.keras.get_default_pip_requirements(),

@@ -1,0 +1,209 @@
+"""Benchmark: the study's own Keras loop against sweep's jobs and sweep, on the same data and machine.
+
+    python benchmarks/bench.py                      # per-epoch, one job's breakdown, compare over 1,000 runs
+    python benchmarks/bench.py --limit 10000        # a quick look on the first 10,000 training images
+    python benchmarks/bench.py --sweep sample       # + 8 cells x 12 epochs both ways, projected to 32 cells
+    python benchmarks/bench.py --sweep full         # + all 32 cells x 12 epochs both ways (about 30 minutes)
+
+Prints figures; it asserts nothing. Fashion-MNIST (Debian's files) by default: `--data mnist` uses Keras' loader.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from itertools import product
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+REGS = ["none", "dropout", "batchnorm", "l1", "l2", "dropout_batchnorm", "batchnorm_l1", "batchnorm_l2"]
+ACTS = ["relu", "leaky_relu", "tanh", "sigmoid"]
+SAMPLE = [(reg, "relu") for reg in REGS]  # every regularizer once; a reg x act product, so sweep runs the same cells
+
+
+def sh(*args: str, env: dict = None) -> tuple:
+    """Run a command, return (wall seconds, completed process); fail loudly if it fails."""
+    start = time.perf_counter()
+    done = subprocess.run(args, cwd=env["WHERE"], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"benchmark command failed: {' '.join(args)}\n{done.stderr[-3000:]}")
+    return time.perf_counter() - start, done
+
+
+def study_loop(cells, epochs: int, data_args: list) -> list:
+    """The notebook's loop, back to back in this process: compile defaults, fit(validation_split), evaluate."""
+    from hydra import compose, initialize_config_dir
+
+    from sweep import data, model, quiet, schema  # noqa: F401 - importing schema registers it with Hydra
+
+    quiet.import_tensorflow()
+    import keras
+
+    class EpochTimes(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.times: list = []
+
+        def on_epoch_begin(self, epoch, logs=None) -> None:
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None) -> None:
+            self.times.append(time.perf_counter() - self.started)
+
+    results = []
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        for reg, act in cells:
+            cfg = compose("config", overrides=[f"reg={reg}", f"act={act}", "speed=study", *data_args])
+            ds = data.load(cfg.data.name, cfg.data.path, cfg.data.limit)
+            start, timer = time.perf_counter(), EpochTimes()
+            net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)  # = the notebook's compile
+            net.fit(ds.x_train, ds.y_train, epochs=epochs, validation_split=0.1, verbose=0, callbacks=[timer])
+            net.evaluate(ds.x_train, ds.y_train, verbose=0)
+            test_acc = net.evaluate(ds.x_test, ds.y_test, verbose=0)[1]
+            results.append(
+                {"cell": (reg, act), "wall": time.perf_counter() - start, "epochs": timer.times, "test": test_acc}
+            )
+    return results
+
+
+def job_runs(uri: str) -> list:
+    """Every job run of the benchmark's store with its metrics and epoch times."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("sweep")
+    runs = client.search_runs([experiment.experiment_id], "tags.sweep_role = 'job'", max_results=1000)
+    for run in runs:
+        history = client.get_metric_history(run.info.run_id, "epoch_time_s")
+        run.epoch_times = [m.value for m in sorted(history, key=lambda m: m.step)]
+    return runs
+
+
+def env_for(where: Path) -> dict:
+    return dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{where / 'mlflow.db'}", WHERE=str(where))
+
+
+def one_job(data_args: list, epochs: int) -> None:
+    """Per-epoch time and one job's breakdown, study loop vs sweep's single job (one process each)."""
+    where = Path(tempfile.mkdtemp(prefix="bench-job-"))
+    env = env_for(where)
+    imp, _ = sh(sys.executable, "-c", "from sweep import quiet; quiet.import_tensorflow()", env=env)
+    wall, _ = sh(sys.executable, "-m", "sweep.train", *data_args, f"train.epochs={epochs}", env=env)
+    (run,) = job_runs(env["MLFLOW_TRACKING_URI"])
+    m = run.data.metrics
+    study = study_loop([("none", "relu")], epochs, data_args + [f"train.epochs={epochs}"])[0]
+    s_epoch, j_epoch = statistics.median(study["epochs"][1:]), statistics.median(run.epoch_times[1:])
+    tracking = sum(v for k, v in m.items() if k.startswith("time_log_"))
+    print(f"\n== one job: reg=none act=relu, {epochs} epochs ({' '.join(data_args)}) ==")
+    print(
+        f"per epoch (median of epochs 2..{epochs}): study loop {s_epoch:.3f} s, sweep job {j_epoch:.3f} s "
+        f"-> {s_epoch / j_epoch:.2f}x"
+    )
+    print(f"breakdown of the sweep job (wall {wall:.1f} s): import TensorFlow {imp:.1f} s", end="")
+    for phase in (
+        "data",
+        "build",
+        "fit",
+        "evaluate",
+        "log_params",
+        "log_metrics",
+        "log_plots",
+        "log_config",
+        "log_model",
+    ):
+        print(f", {phase} {m.get(f'time_{phase}_s', float('nan')):.2f} s", end="")
+    job_time = sum(v for k, v in m.items() if k.startswith("time_"))
+    print(
+        f"\ntracking: {tracking:.2f} s = {100 * tracking / job_time:.1f}% of the job's {job_time:.1f} s "
+        f"(per-epoch metrics are logged asynchronously inside fit)"
+    )
+    print(f"peak RSS of the job process: {m['peak_rss_mb']:.0f} MiB")
+    print(f"test accuracy: study loop {study['test']:.4f}, sweep job {m['test_accuracy']:.4f}")
+
+
+def sweep(cells, data_args: list, epochs: int) -> None:
+    """The same cells both ways: the study's loop back to back, then sweep's default multirun."""
+    args = data_args + [f"train.epochs={epochs}"]
+    study = study_loop(cells, epochs, args)
+    where = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
+    regs, acts = sorted({r for r, _ in cells}), sorted({a for _, a in cells})
+    overrides = [f"reg={','.join(regs)}", f"act={','.join(acts)}"]
+    wall, _ = sh(sys.executable, "-m", "sweep.train", "-m", *overrides, *args, env=env_for(where))
+    runs = {(r.data.params["reg"], r.data.params["act"]): r for r in job_runs(env_for(where)["MLFLOW_TRACKING_URI"])}
+    print(f"\n== sweep: {len(cells)} cells x {epochs} epochs; sweep ran {len(runs)} cells ({' '.join(overrides)}) ==")
+    print(f"{'cell':32} {'study test':>10} {'sweep test':>10} {'study s':>8}")
+    for result in study:
+        run = runs[result["cell"]]
+        print(
+            f"{'reg={} act={}'.format(*result['cell']):32} {result['test']:10.4f} "
+            f"{run.data.metrics['test_accuracy']:10.4f} {result['wall']:8.1f}"
+        )
+    study_wall = sum(r["wall"] for r in study)
+    print(
+        f"study loop: {study_wall:.0f} s for {len(cells)} cells; sweep: {wall:.0f} s for {len(runs)} cells "
+        f"(whole command: imports, store, logging, models)"
+    )
+    if len(cells) < 32:
+        print(f"projected to 32 cells: study {study_wall * 32 / len(cells):.0f} s, sweep {wall * 32 / len(runs):.0f} s")
+    print(f"SWEEP RATIO (study loop / sweep, same cells): {study_wall / wall:.2f}x")
+
+
+def compare_1000(n: int = 1000) -> None:
+    """compare over n synthetic runs of one sweep (generated here) on SQLite: wall time of the command."""
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param, RunTag
+
+    where = Path(tempfile.mkdtemp(prefix="bench-compare-"))
+    env = env_for(where)
+    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
+    start = time.perf_counter()
+    experiment = client.create_experiment("sweep", artifact_location=(where / "artifacts").as_uri())
+    parent = client.create_run(experiment, tags={"sweep_id": "bench", "sweep_role": "parent"}).info.run_id
+    cells, now = [], int(time.time() * 1000)
+    grid = [(reg, act, seed) for seed in range(n // 32 + 1) for reg, act in product(REGS, ACTS)][:n]
+    for reg, act, seed in grid:
+        name, digest = f"reg={reg} act={act} train.seed={seed}", f"{reg}-{act}-{seed}"
+        cells.append({"cell": name, "config_hash": digest, "retrain": False})
+        run = client.create_run(experiment, run_name=name, tags={"mlflow.parentRunId": parent})
+        tags = {"sweep_id": "bench", "sweep_role": "job", "cell": name, "config_hash": digest}
+        params = {"reg": reg, "act": act, "train.seed": seed, "model.reg_at": "input", "train.epochs": 12}
+        metrics = {"test_accuracy": 0.97 + 0.001 * (seed % 5), "train_accuracy": 0.99, "best_epoch": 10}
+        client.log_batch(
+            run.info.run_id,
+            metrics=[Metric(k, v, now, 0) for k, v in metrics.items()],
+            params=[Param(k, str(v)) for k, v in params.items()],
+            tags=[RunTag(k, v) for k, v in tags.items()],
+        )
+        client.set_terminated(run.info.run_id)
+    client.log_dict(parent, {"cells": cells}, "sweep/planned_cells.json")
+    client.set_terminated(parent)
+    made = time.perf_counter() - start
+    wall, done = sh(sys.executable, "-m", "sweep.compare", "--out", str(where / "reports"), env=env)
+    print(f"\n== compare over {n} runs (SQLite; generated in {made:.0f} s) ==")
+    print(f"python -m sweep.compare: {wall:.2f} s wall, whole command ({done.stdout.splitlines()[0]})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="fashion_mnist", choices=["fashion_mnist", "mnist"])
+    parser.add_argument("--limit", type=int, help="use only the first N training images")
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--sweep", choices=["none", "sample", "full"], default="none")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["job", "compare"], help="parts to leave out")
+    args = parser.parse_args()
+    data_args = [f"data={args.data}"] + ([f"data.limit={args.limit}"] if args.limit else [])
+    print(f"benchmark on {os.cpu_count()} cores, {' '.join(data_args)}")
+    if "job" not in args.skip:
+        one_job(data_args, args.epochs)
+    if "compare" not in args.skip:
+        compare_1000()
+    if args.sweep != "none":
+        cells = SAMPLE if args.sweep == "sample" else list(product(REGS, ACTS))
+        sweep(cells, data_args, args.epochs)
+
+
+if __name__ == "__main__":
+    main()
