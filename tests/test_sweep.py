@@ -119,3 +119,16 @@ def test_compare_names_an_unknown_sweep(swept, tmp_path):
         done.stderr.strip().splitlines()[-1] == "error: --sweep: no sweep 'nope' in experiment 'sweep' "
         f"({os.environ['MLFLOW_TRACKING_URI']})"
     )
+
+
+def test_help_lists_groups_and_options(tmp_path):
+    done = run_module("sweep.train", "--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for line in (
+        "act: leaky_relu, relu, sigmoid, tanh",
+        "data: fashion_mnist, mnist",
+        "speed: fast, study",
+        "reg: batchnorm, batchnorm_l1, batchnorm_l2, dropout, dropout_batchnorm, l1, l2, none",
+    ):
+        assert line in done.stdout
+    assert "validation_split: 0.1" in done.stdout and "MLFLOW_TRACKING_URI" in done.stdout
