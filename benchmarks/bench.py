@@ -142,6 +142,11 @@ def sweep(cells, data_args: list, epochs: int) -> None:
             f"{run.data.metrics['test_accuracy']:10.4f} {result['wall']:8.1f}"
         )
     study_wall = sum(r["wall"] for r in study)
+    phases = [(k, v) for run in runs.values() for k, v in run.data.metrics.items() if k.startswith("time_")]
+    tracked = sum(v for k, v in phases if k.startswith("time_log_"))
+    print(
+        f"tracking in the sweep: {tracked:.1f} s = {100 * tracked / sum(v for _, v in phases):.1f}% of its jobs' time"
+    )
     print(
         f"study loop: {study_wall:.0f} s for {len(cells)} cells; sweep: {wall:.0f} s for {len(runs)} cells "
         f"(whole command: imports, store, logging, models)"

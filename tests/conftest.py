@@ -1,6 +1,7 @@
 """Shared fixtures: a SQLite MLflow store in a temp dir, a temp launch dir, and small real Fashion-MNIST subsets."""
 
 import gzip
+import os
 from pathlib import Path
 
 import mlflow
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
-from sweep import data, store
+from sweep import data
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 DEBIAN = data.DEBIAN_FASHION_MNIST
@@ -52,7 +53,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow.set_tracking_uri(uri)  # the fluent API keeps a process-wide URI that would outlive the env var
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    for name in (store.ENV_SWEEP_ID, store.ENV_PARENT, store.ENV_EXPERIMENT, store.ENV_N_JOBS):
+    for name in [n for n in os.environ if n.startswith("SWEEP_")]:
         monkeypatch.delenv(name, raising=False)
     data.load.cache_clear()
     data.raw.cache_clear()

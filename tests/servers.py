@@ -112,7 +112,7 @@ def _pg_bin(name: str) -> str:
     """A PostgreSQL server program: Debian's newest /usr/lib/postgresql/N/bin, else from PATH."""
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(Path(p).parts[4]))
     path = found[-1] if found else shutil.which(name)
-    assert path, f"no {name}: install PostgreSQL's server (bash .ci/services.sh, or apt-get install -y postgresql)"
+    assert path, f"no {name}: install PostgreSQL's server (apt-get install -y postgresql, or sudo bash .ci/services.sh)"
     return path
 
 

@@ -16,7 +16,7 @@ LONG_RUNNING = {"postgres", "minio", "mlflow"}
 def compose(*args: str, env_file: Path = ENV_EXAMPLE) -> subprocess.CompletedProcess:
     """Run `docker-compose [--env-file F] -f docker-compose.yml ARGS` (Debian's package; needs no engine)."""
     binary = shutil.which("docker-compose")
-    assert binary, "no docker-compose: bash .ci/services.sh (or apt-get install -y docker-compose)"
+    assert binary, "no docker-compose: apt-get install -y docker-compose (or sudo bash .ci/services.sh)"
     cmd = [binary, "--project-directory", str(ROOT), "--env-file", str(env_file), "-f", str(COMPOSE), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
 
@@ -84,7 +84,7 @@ def test_credentials_come_only_from_the_env_file(tmp_path):
 
 def test_file_matches_the_compose_spec(tmp_path):
     check = ["check-jsonschema", "--builtin-schema", "vendor.compose-spec"]
-    assert shutil.which(check[0]), "no check-jsonschema: pip install check-jsonschema (see .ci/services.sh)"
+    assert shutil.which(check[0]), "no check-jsonschema: pip install -e '.[dev]'"
     done = subprocess.run([*check, str(COMPOSE)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     broken = tmp_path / "docker-compose.yml"

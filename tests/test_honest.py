@@ -69,3 +69,36 @@ def test_report_is_self_contained_and_logged_to_the_parent(seeded):
 
     logged = {a.path for a in MlflowClient(uri).list_artifacts(parent.info.run_id, "compare")}
     assert {"compare/report.html", "compare/report.md", "compare/accuracy.csv"} <= logged
+
+
+def test_a_missing_placement_cell_keeps_its_column():
+    from sweep import query, tables
+
+    runs = pd.DataFrame(
+        [
+            {
+                "cell": "reg=none act=relu model.reg_at=input",
+                "config_hash": "a",
+                "sweep_id": "s",
+                "reg": "none",
+                "act": "relu",
+                "reg_at": "input",
+                "seed": "0",
+                "status": "FINISHED",
+                "reason": None,
+                "train_accuracy": 0.9,
+                "test_accuracy": 0.8,
+                "best_epoch": 3.0,
+                "run_id": "r1",
+                "start_time": 1,
+            }
+        ]
+    )
+    planned = [
+        {"cell": "reg=none act=relu model.reg_at=input", "config_hash": "a"},
+        {"cell": "reg=none act=relu model.reg_at=hidden", "config_hash": "b"},
+    ]
+    cells = query.cells(runs, "s", planned)
+    assert cells.set_index("config_hash").loc["b", ["status", "reg_at"]].tolist() == ["MISSING", "hidden"]
+    assert tables.pivot(cells, "test_accuracy").loc["none"].tolist() == ["0.8000", "MISSING"]
+    assert tables.numeric_pivot(cells, "test_accuracy").loc["none", "relu @input"] == pytest.approx(0.8)

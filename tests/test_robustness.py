@@ -79,7 +79,7 @@ def test_kill_9_then_the_same_command_finishes_the_rest_once(tmp_path):
     assert {r.data.tags[liveness.TAG_END_REASON] for r in dead} == {"its process died (found by a later sweep command)"}
     compared = run_module("sweep.compare", cwd=tmp_path)
     assert compared.returncode == 0 and "3 of 3 cells finished" in compared.stdout
-    forced = run_module("sweep.train", "reg=none", *SLOW[:2], "train.epochs=15", "retrain=true", cwd=tmp_path)
+    forced = run_module("sweep.train", "reg=none", *SLOW, "retrain=true", cwd=tmp_path)  # the same config again
     assert forced.returncode == 0 and "skipped" not in forced.stdout
     assert len([r for r in by_role(all_runs(), "job") if r.info.run_name == "reg=none act=relu"]) == 2
 

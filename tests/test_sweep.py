@@ -87,6 +87,13 @@ def test_compare_prints_and_logs_the_table(swept, tmp_path):
     assert logged == {"compare/accuracy.md", "compare/accuracy.csv", "compare/test_accuracy.png"}
 
 
+def test_a_relative_sqlite_uri_is_read_from_the_launch_dir(sweep_dir):
+    where, _, _ = sweep_dir
+    done = run_module("sweep.compare", "--out", "relative_reports", cwd=where, uri="sqlite:///mlflow.db")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "4 of 4 cells finished" in done.stdout and (where / "relative_reports" / "accuracy.csv").is_file()
+
+
 def test_compare_marks_missing_cells_and_exits_nonzero(swept, tmp_path):
     client = MlflowClient()
     victim = next(

@@ -11,7 +11,7 @@ from typing import Any, List, Optional
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from sweep import liveness, parent, plan, signals, store
+from sweep import liveness, parent, plan, schema, signals, store
 
 
 def new_sweep_id() -> str:
@@ -28,6 +28,7 @@ def fail(exc: Exception) -> None:
 def export(config: DictConfig, jobs: list, cells: list, sweep_id: str, parent_id: str, experiment_id: str) -> None:
     """Hand the jobs (in this process or in workers, which inherit it) the sweep's context via the environment."""
     workers = int(config.hydra.launcher.get("n_jobs") or 1)
+    workers = schema.default_workers() if workers < 0 else workers  # joblib's -1: one per core
     os.environ.update(
         {
             store.ENV_SWEEP_ID: sweep_id,

@@ -65,6 +65,7 @@ def locate(args: argparse.Namespace):
         raise NothingToCompare(f"no MLflow store at {uri}; run python -m sweep.train first or set MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
+    store.check_reachable(uri)
     experiment = client.get_experiment_by_name(args.experiment)
     if experiment is None:
         raise NothingToCompare(
@@ -83,6 +84,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
         uri, experiment_id, sweep_id, parent = locate(args)
+    except store.StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_NO_DATA
     except NothingToCompare as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_NO_DATA

@@ -114,6 +114,10 @@ def raw(name: str, path: Optional[str] = None) -> Dataset:
     return _download(name)
 
 
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+
+
 def _download(name: str) -> Dataset:
     quiet.import_tensorflow()
     import keras
@@ -122,7 +126,7 @@ def _download(name: str) -> Dataset:
     try:
         (x_train, y_train), (x_test, y_test) = loader.load_data()
     except Exception as exc:  # noqa: BLE001 - any network or cache failure gets the same advice
-        raise DataError(f"data={name}: download through Keras failed ({type(exc).__name__}); {HINT}") from exc
+        raise DataError(f"data={name}: download through Keras failed ({_first_line(exc)}); {HINT}") from exc
     return Dataset(x_train, y_train, x_test, y_test)
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional
 
+import joblib
 import keras
 import tensorflow as tf
 from omegaconf import OmegaConf
@@ -100,7 +101,7 @@ class Phases:
 def set_threads(speed: Any) -> int:
     """Pin TensorFlow's intra-op threads so parallel jobs share the cores instead of fighting; return the count."""
     workers = int(os.environ.get(store.ENV_WORKERS) or 1)
-    wanted = speed.threads or (max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0)
+    wanted = speed.threads or (max(1, joblib.cpu_count() // workers) if workers > 1 else 0)
     if wanted and tf.config.threading.get_intra_op_parallelism_threads() != wanted:
         try:
             tf.config.threading.set_intra_op_parallelism_threads(wanted)
@@ -112,7 +113,8 @@ def set_threads(speed: Any) -> int:
 
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far, in MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
 def train_and_log(cfg: Any, ctx: JobContext, ds: data.Dataset, phases: Phases) -> Dict[str, float]:

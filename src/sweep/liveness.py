@@ -39,6 +39,14 @@ def is_dead(tags: dict, start_time_ms: int) -> bool:
     pid = int(tags[TAG_PID])
     if pid == os.getpid():
         return False
+    if not Path("/proc").is_dir():  # no /proc (macOS): the pid alone decides
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
     started = _pid_start(pid)
     if started is None:
         return True

@@ -53,7 +53,8 @@ def planned_cells(parent) -> List[dict]:
         return []
     try:
         return mlflow.artifacts.load_dict(f"{parent.info.artifact_uri}/sweep/planned_cells.json")["cells"]
-    except Exception:  # noqa: BLE001 - a parent without a plan (another sweeper) just has no planned cells
+    except Exception as exc:  # noqa: BLE001 - a parent without a plan (another sweeper) has no planned cells
+        print(f"note: no planned cells on the parent run ({type(exc).__name__}); listing the sweep's own runs")
         return []
 
 
@@ -84,13 +85,14 @@ def cells(runs: pd.DataFrame, sweep_id: str, planned: List[dict]) -> pd.DataFram
     table = plan.merge(found.drop(columns="cell"), on="config_hash", how="left")
     missing = table["status"].isna()
     table.loc[missing, "status"] = "MISSING"
-    for part in ("reg", "act"):
-        table.loc[missing, part] = table.loc[missing, "cell"].map(lambda c, p=part: _part(c, p))
-    return table.assign(reg_at=table["reg_at"].fillna("input"))
+    for column, key, default in (("reg", "reg", None), ("act", "act", None), ("reg_at", "model.reg_at", "input")):
+        table.loc[missing, column] = table.loc[missing, "cell"].map(lambda c, k=key, d=default: _part(c, k, d))
+    return table
 
 
-def _part(cell: str, key: str) -> str:
-    return dict(p.split("=", 1) for p in cell.split())[key]
+def _part(cell: str, key: str, default=None) -> str:
+    """One key's value in a cell name such as `reg=l1 act=relu model.reg_at=hidden`."""
+    return dict(p.split("=", 1) for p in cell.split()).get(key, default)
 
 
 def histories(runs: pd.DataFrame, metrics: List[str]) -> pd.DataFrame:

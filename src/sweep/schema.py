@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from typing import Any, List, Optional
 
@@ -88,8 +87,10 @@ def config_hash(cfg: Any) -> str:
 
 
 def default_workers() -> int:
-    """Worker processes for a parallel multirun: one per core, at most 8 (each holds TensorFlow and the data)."""
-    return max(1, min(os.cpu_count() or 1, 8))
+    """Worker processes for a parallel multirun: one per usable core (cgroup quotas count), at most 8."""
+    import joblib
+
+    return max(1, min(joblib.cpu_count(), 8))
 
 
 def register() -> None:

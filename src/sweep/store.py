@@ -8,7 +8,6 @@ import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Iterator, Optional
-from urllib.parse import urlparse
 
 import mlflow
 from mlflow import MlflowClient
@@ -42,8 +41,8 @@ def resolve_uri(launch_dir: Path) -> str:
 
 
 def sqlite_path(uri: str) -> Optional[Path]:
-    """The database file of a sqlite:/// URI, else None."""
-    return Path(urlparse(uri).path) if uri.startswith("sqlite:///") else None
+    """The database file of a sqlite:/// URI (relative paths from the current directory), else None."""
+    return Path(uri[len("sqlite:///") :]).resolve() if uri.startswith("sqlite:///") else None
 
 
 @contextmanager
@@ -58,15 +57,20 @@ def _fail_fast() -> Iterator[None]:
             os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
 
 
-def prepare_experiment(uri: str, name: str) -> str:
-    """Reach and migrate the store, get or create the experiment once, before jobs fan out; return its id."""
-    client = MlflowClient(uri)
+def check_reachable(uri: str) -> None:
+    """Touch the store within seconds (this also migrates a new SQLite store); raise StoreError if it fails."""
     try:
         with _fail_fast():
-            client.search_experiments(max_results=1)  # migrates a new SQLite store here, not racing in jobs
+            MlflowClient(uri).search_experiments(max_results=1)
     except Exception as exc:  # noqa: BLE001 - any failure to reach the store gets the same one-line answer
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise StoreError(f"MLFLOW_TRACKING_URI: cannot reach the tracking store {uri} ({reason})") from exc
+
+
+def prepare_experiment(uri: str, name: str) -> str:
+    """Reach and migrate the store, get or create the experiment once, before jobs fan out; return its id."""
+    client = MlflowClient(uri)
+    check_reachable(uri)  # migrations run here, once, not racing in parallel jobs
     if sqlite_path(uri) is not None:
         # WAL lets parallel jobs write while others read; it is a persistent property of the database file.
         with sqlite3.connect(sqlite_path(uri)) as db:

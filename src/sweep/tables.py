@@ -40,8 +40,9 @@ def pivot(cells: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 def numeric_pivot(cells: pd.DataFrame, metric: str) -> pd.DataFrame:
     """reg x act mean of a metric over finished runs; NaN where a cell has none."""
-    done = cells[cells["status"] == "FINISHED"].astype({metric: float})
-    table = done.assign(col=_column(done)).pivot_table(index="reg", columns="col", values=metric, aggfunc="mean")
+    frame = cells.assign(col=_column(cells))  # columns from every cell, so gaps cannot rename the finished ones
+    done = frame[frame["status"] == "FINISHED"].astype({metric: float})
+    table = done.pivot_table(index="reg", columns="col", values=metric, aggfunc="mean")
     return table.reindex(index=stats.order(cells["reg"], stats.REG_ORDER), columns=_columns(cells))
 
 

@@ -14,8 +14,7 @@ from sweep.callbacks import fail, new_sweep_id
 
 
 def _conf_dir() -> str:
-    packaged = Path(__file__).parent / "conf"  # a wheel carries conf/ inside the package
-    return str(packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "conf")
+    return str(Path(__file__).resolve().parents[2] / "conf")  # the repository's conf/ (an editable install)
 
 
 def context(hc: HydraConfig):
@@ -40,18 +39,18 @@ def context(hc: HydraConfig):
 @hydra.main(version_base="1.3", config_path=_conf_dir(), config_name="config")
 def main(cfg: DictConfig) -> float:
     """Train one cell and return its test accuracy (the value a Hydra sweeper would optimise)."""
-    try:
-        hc = HydraConfig.get()
-        if hc.mode != RunMode.MULTIRUN:  # a multirun's parent has checked all of this for every job
+    hc = HydraConfig.get()
+    if hc.mode != RunMode.MULTIRUN:  # a multirun's parent has checked all of this for every job already
+        try:
             schema.validate(cfg)
             data.raw(cfg.data.name, cfg.data.path)
             store.prepare_experiment(store.resolve_uri(Path(hc.runtime.cwd)), cfg.mlflow.experiment)
-        quiet.import_tensorflow()
-        from sweep.job import run
+        except (schema.ConfigError, data.DataError, store.StoreError) as exc:
+            fail(exc)
+    quiet.import_tensorflow()
+    from sweep.job import run
 
-        return run(cfg, context(hc))
-    except (schema.ConfigError, data.DataError, store.StoreError) as exc:
-        fail(exc)
+    return run(cfg, context(hc))  # inside a multirun, an error fails this job only
 
 
 if __name__ == "__main__":
