@@ -154,6 +154,7 @@ def test_fast_path_builds_the_same_model_with_its_levers(reg, xla):
     assert [w.shape for w in fast_net.weights] == [w.shape for w in study_net.weights]
     assert fast_net.jit_compile is xla and fast_net.steps_per_execution == 64  # the levers reach Keras
     assert study_net.jit_compile is False and study_net.steps_per_execution == 1  # Keras' auto: no XLA on a CPU
+    assert (fast.speed.eval_batch_size, study.speed.eval_batch_size) == (1024, None)  # None: Keras' default
 
 
 def test_multirun_launcher_defaults_to_parallel_workers():

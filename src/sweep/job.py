@@ -47,7 +47,7 @@ def _already_finished(cfg: Any, ctx: JobContext, digest: str) -> Optional[Any]:
     return store.finished_runs(ctx.uri, experiment_id, digest).get(digest)
 
 
-def fit(net: keras.Model, ds: data.Dataset, train: Any) -> Dict[str, list]:
+def fit(net: keras.Model, ds: data.Dataset, train: Any, speed: Any) -> Dict[str, list]:
     """Fit as the study did (validation_split), logging each epoch; stop at once if the loss diverges."""
     history = net.fit(
         ds.x_train,
@@ -55,6 +55,7 @@ def fit(net: keras.Model, ds: data.Dataset, train: Any) -> Dict[str, list]:
         epochs=train.epochs,
         batch_size=train.batch_size,
         validation_split=train.validation_split,
+        validation_batch_size=speed.eval_batch_size,  # evaluation only: training batches stay train.batch_size
         callbacks=[tracking.EpochMetrics(), keras.callbacks.TerminateOnNaN()],
         verbose=1 if sys.stdout.isatty() else 2,
     ).history
@@ -66,10 +67,12 @@ def fit(net: keras.Model, ds: data.Dataset, train: Any) -> Dict[str, list]:
     return history
 
 
-def evaluate(net: keras.Model, ds: data.Dataset, history: Dict[str, list], fit_time: float) -> Dict[str, float]:
+def evaluate(
+    net: keras.Model, ds: data.Dataset, history: Dict[str, list], fit_time: float, speed: Any
+) -> Dict[str, float]:
     """The end-of-job metrics: loss and accuracy on the full train and test sets, fit time, best epoch."""
-    train_loss, train_accuracy = net.evaluate(ds.x_train, ds.y_train, verbose=0)
-    test_loss, test_accuracy = net.evaluate(ds.x_test, ds.y_test, verbose=0)
+    train_loss, train_accuracy = net.evaluate(ds.x_train, ds.y_train, batch_size=speed.eval_batch_size, verbose=0)
+    test_loss, test_accuracy = net.evaluate(ds.x_test, ds.y_test, batch_size=speed.eval_batch_size, verbose=0)
     best = max(range(len(history["val_accuracy"])), key=history["val_accuracy"].__getitem__)
     return {
         "train_loss": train_loss,
@@ -126,9 +129,9 @@ def train_and_log(cfg: Any, ctx: JobContext, ds: data.Dataset, phases: Phases) -
         keras.utils.set_random_seed(cfg.train.seed)
         net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
     with phases("fit"):
-        history = fit(net, ds, cfg.train)
+        history = fit(net, ds, cfg.train, cfg.speed)
     with phases("evaluate"):
-        final = evaluate(net, ds, history, phases.seconds["time_fit_s"])
+        final = evaluate(net, ds, history, phases.seconds["time_fit_s"], cfg.speed)
     with phases("log_metrics"):
         tracking.log_final(final)
     with phases("log_plots"):

@@ -60,6 +60,7 @@ class SpeedConfig:
     jit_compile: Any = "auto"
     steps_per_execution: int = 1
     threads: int = 0
+    eval_batch_size: Optional[int] = None
 
 
 @dataclass
@@ -133,6 +134,12 @@ def validate(cfg: Any) -> None:
         speed.jit_compile,
     )
     _check(speed.steps_per_execution >= 1, "speed.steps_per_execution", "an integer >= 1", speed.steps_per_execution)
+    _check(
+        speed.eval_batch_size is None or speed.eval_batch_size >= 1,
+        "speed.eval_batch_size",
+        "null (Keras' default, 32) or an integer >= 1",
+        speed.eval_batch_size,
+    )
     _check(speed.threads >= 0, "speed.threads", "an integer >= 0 (0 = automatic)", speed.threads)
     _check(cfg.model.reg_at in PLACEMENTS, "model.reg_at", "one of input, hidden", cfg.model.reg_at)
     _check(
