@@ -40,10 +40,9 @@ def load_data(cfg: Any) -> data.Dataset:
     return data.load(cfg.data.name, cfg.data.path, cfg.data.limit)
 
 
-def _already_finished(cfg: Any, ctx: JobContext, digest: str) -> Optional[Any]:
+def _already_finished(cfg: Any, ctx: JobContext, experiment_id: str, digest: str) -> Optional[Any]:
     if cfg.retrain:
         return None
-    experiment_id = os.environ.get(store.ENV_EXPERIMENT) or store.prepare_experiment(ctx.uri, cfg.mlflow.experiment)
     return store.finished_runs(ctx.uri, experiment_id, digest).get(digest)
 
 
@@ -150,7 +149,8 @@ def run(cfg: Any, ctx: JobContext) -> float:
     data.raw(cfg.data.name, cfg.data.path)  # missing or corrupt data fails before the store is touched
     digest = schema.config_hash(cfg)
     position = f"{ctx.index} of {ctx.total}" if ctx.total else f"{ctx.index}"
-    done = _already_finished(cfg, ctx, digest)
+    experiment_id = tracking.job_experiment(ctx.uri, cfg.mlflow.experiment)
+    done = _already_finished(cfg, ctx, experiment_id, digest)
     if done:
         print(
             f"[sweep] cell {position}: {ctx.run_name} skipped: FINISHED before as run {done.info.run_id} "
@@ -168,7 +168,7 @@ def run(cfg: Any, ctx: JobContext) -> float:
         store.TAG_HASH: digest,
         "sweep.intra_op_threads": str(set_threads(cfg.speed)),
     }
-    with tracking.job_run(ctx.uri, cfg.mlflow.experiment, ctx.run_name, tags):
+    with tracking.job_run(ctx.uri, experiment_id, ctx.run_name, tags):
         final = train_and_log(cfg, ctx, ds, phases)
     print(
         f"[sweep] {ctx.run_name}: train_accuracy={final['train_accuracy']:.4f} "

@@ -21,14 +21,19 @@ TAG_FAILURE = "failure_reason"
 logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing warnings from signature inference
 
 
+def job_experiment(uri: str, name: str) -> str:
+    """The job's experiment id: handed over by the multirun parent, else set up here (and dead runs reaped)."""
+    experiment_id = os.environ.get(store.ENV_EXPERIMENT)
+    if not experiment_id:  # a single job outside -m
+        experiment_id = store.prepare_experiment(uri, name)
+        liveness.reap(uri, experiment_id)
+    return experiment_id
+
+
 @contextmanager
-def job_run(uri: str, experiment: str, run_name: str, tags: Mapping[str, str]) -> Iterator[Any]:
+def job_run(uri: str, experiment_id: str, run_name: str, tags: Mapping[str, str]) -> Iterator[Any]:
     """A job's run (child of the sweep's parent under -m): FAILED with its reason on error, KILLED on interrupt."""
     mlflow.set_tracking_uri(uri)
-    experiment_id = os.environ.get(store.ENV_EXPERIMENT)
-    if experiment_id is None:  # a single job outside -m: it sets up the store and reaps dead runs itself
-        experiment_id = store.prepare_experiment(uri, experiment)
-        liveness.reap(uri, experiment_id)
     all_tags = {store.TAG_ROLE: "job", **liveness.owner_tags(), **tags}
     with mlflow.start_run(
         experiment_id=experiment_id, run_name=run_name, tags=all_tags, parent_run_id=os.environ.get(store.ENV_PARENT)

@@ -44,7 +44,7 @@ def main(cfg: DictConfig) -> float:
         try:
             schema.validate(cfg)
             data.raw(cfg.data.name, cfg.data.path)
-            store.prepare_experiment(store.resolve_uri(Path(hc.runtime.cwd)), cfg.mlflow.experiment)
+            store.check_reachable(store.resolve_uri(Path(hc.runtime.cwd)))
         except (schema.ConfigError, data.DataError, store.StoreError) as exc:
             fail(exc)
     quiet.import_tensorflow()
