@@ -15,7 +15,7 @@ import keras
 import tensorflow as tf
 from omegaconf import OmegaConf
 
-from sweep import data, model, plots, schema, store, tracking
+from sweep import data, model, plots, schema, signals, store, tracking
 
 
 class DivergedError(RuntimeError):
@@ -46,18 +46,27 @@ def _already_finished(cfg: Any, ctx: JobContext, experiment_id: str, digest: str
     return store.finished_runs(ctx.uri, experiment_id, digest).get(digest)
 
 
+class StopOnSignal(keras.callbacks.Callback):
+    """End training at the next batch once Ctrl-C or SIGTERM has arrived."""
+
+    def on_train_batch_end(self, batch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        if signals.interrupted.is_set():
+            self.model.stop_training = True
+
+
 def fit(net: keras.Model, ds: data.Dataset, train: Any, speed: Any) -> Dict[str, list]:
     """Fit as the study did (validation_split), logging each epoch; stop at once if the loss diverges."""
-    history = net.fit(
-        ds.x_train,
-        ds.y_train,
-        epochs=train.epochs,
-        batch_size=train.batch_size,
-        validation_split=train.validation_split,
-        validation_batch_size=speed.eval_batch_size,  # evaluation only: training batches stay train.batch_size
-        callbacks=[tracking.EpochMetrics(), keras.callbacks.TerminateOnNaN()],
-        verbose=1 if sys.stdout.isatty() else 2,
-    ).history
+    with signals.deferred():  # Ctrl-C/SIGTERM stop training at a batch boundary, then interrupt the job
+        history = net.fit(
+            ds.x_train,
+            ds.y_train,
+            epochs=train.epochs,
+            batch_size=train.batch_size,
+            validation_split=train.validation_split,
+            validation_batch_size=speed.eval_batch_size,  # evaluation only: training batches stay train.batch_size
+            callbacks=[tracking.EpochMetrics(), keras.callbacks.TerminateOnNaN(), StopOnSignal()],
+            verbose=1 if sys.stdout.isatty() else 2,
+        ).history
     if not all(math.isfinite(v) for v in history["loss"]):
         raise DivergedError(
             f"the training loss became {history['loss'][-1]} in epoch {len(history['loss'])}; "
