@@ -46,6 +46,7 @@ CASES = [
     (["train.validation_split=1.0"], "error: train.validation_split must be in (0, 1), got 1.0"),
     (["train.validation_split=0"], "error: train.validation_split must be in (0, 1), got 0"),
     (["data.limit=0"], "error: data.limit must be null or an integer >= 1, got 0"),
+    (["speed.loop=eager"], "error: speed.loop must be one of keras, in_graph, got 'eager'"),
 ]
 
 

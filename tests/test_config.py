@@ -152,9 +152,15 @@ def test_fast_path_builds_the_same_model_with_its_levers(reg, xla):
     study_net = model.build(study.reg, study.act, study.model, study.train, study.speed)
     assert [type(layer).__name__ for layer in fast_net.layers] == [type(layer).__name__ for layer in study_net.layers]
     assert [w.shape for w in fast_net.weights] == [w.shape for w in study_net.weights]
-    assert fast_net.jit_compile is xla and fast_net.steps_per_execution == 64  # the levers reach Keras
+    # the levers reach Keras: XLA for the in-graph training loop (evaluation without it), 64 steps per call
+    assert model.jit_compile(fast_net, fast.speed.jit_compile) is xla and fast_net.jit_compile is False
+    assert fast_net.steps_per_execution == 64
     assert study_net.jit_compile is False and study_net.steps_per_execution == 1  # Keras' auto: no XLA on a CPU
+    own = compose_cfg(f"reg={reg}", "speed.loop=keras")
+    keras_loop = model.build(own.reg, own.act, own.model, own.train, own.speed)
+    assert keras_loop.jit_compile is xla  # with Keras' own loop, XLA goes to its fit and evaluate
     assert (fast.speed.eval_batch_size, study.speed.eval_batch_size) == (1024, None)  # None: Keras' default
+    assert (fast.speed.loop, study.speed.loop) == ("in_graph", "keras")  # job.fit picks the loop by this value
 
 
 def test_multirun_launcher_defaults_to_parallel_workers():

@@ -15,7 +15,7 @@ import keras
 import tensorflow as tf
 from omegaconf import OmegaConf
 
-from sweep import data, model, plots, schema, signals, store, tracking
+from sweep import data, loop, model, plots, schema, signals, store, tracking
 
 
 class DivergedError(RuntimeError):
@@ -56,17 +56,22 @@ class StopOnSignal(keras.callbacks.Callback):
 
 def fit(net: keras.Model, ds: data.Dataset, train: Any, speed: Any) -> Dict[str, list]:
     """Fit as the study did (validation_split), logging each epoch; stop at once if the loss diverges."""
+    callbacks = [tracking.EpochMetrics(), keras.callbacks.TerminateOnNaN(), StopOnSignal()]
+    verbose = 1 if sys.stdout.isatty() else 2
     with signals.deferred():  # Ctrl-C/SIGTERM stop training at a batch boundary, then interrupt the job
-        history = net.fit(
-            ds.x_train,
-            ds.y_train,
-            epochs=train.epochs,
-            batch_size=train.batch_size,
-            validation_split=train.validation_split,
-            validation_batch_size=speed.eval_batch_size,  # evaluation only: training batches stay train.batch_size
-            callbacks=[tracking.EpochMetrics(), keras.callbacks.TerminateOnNaN(), StopOnSignal()],
-            verbose=1 if sys.stdout.isatty() else 2,
-        ).history
+        if speed.loop == "in_graph":
+            history = loop.fit(net, ds.x_train, ds.y_train, train, speed, callbacks, verbose)
+        else:  # Keras' own loop, as the notebook called it
+            history = net.fit(
+                ds.x_train,
+                ds.y_train,
+                epochs=train.epochs,
+                batch_size=train.batch_size,
+                validation_split=train.validation_split,
+                validation_batch_size=speed.eval_batch_size,  # evaluation only: training batches stay 32
+                callbacks=callbacks,
+                verbose=verbose,
+            ).history
     if not all(math.isfinite(v) for v in history["loss"]):
         raise DivergedError(
             f"the training loss became {history['loss'][-1]} in epoch {len(history['loss'])}; "

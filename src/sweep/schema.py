@@ -57,6 +57,7 @@ class ModelConfig:
 @dataclass
 class SpeedConfig:
     name: str = MISSING
+    loop: str = "keras"
     jit_compile: Any = "auto"
     steps_per_execution: int = 1
     threads: int = 0
@@ -127,6 +128,7 @@ def validate(cfg: Any) -> None:
     _check(0.0 < train.validation_split < 1.0, "train.validation_split", "in (0, 1)", train.validation_split)
     _check(train.learning_rate > 0.0, "train.learning_rate", "> 0", train.learning_rate)
     speed = cfg.speed
+    _check(speed.loop in ("keras", "in_graph"), "speed.loop", "one of keras, in_graph", speed.loop)
     _check(
         speed.jit_compile in (True, False, "auto", "per_model"),
         "speed.jit_compile",

@@ -1,0 +1,74 @@
+"""speed.loop=in_graph trains exactly as Keras' own fit: same split, batches, partial batch, penalties and metrics."""
+
+import keras
+import numpy as np
+import pytest
+
+from sweep import data, loop, model
+from tests.conftest import compose_cfg
+
+N = 1000  # 900 train images after the split: 28 full batches of 32 and a partial one of 4
+
+
+@pytest.fixture(scope="module")
+def images(fashion_raw):
+    return data.normalize(fashion_raw.x_train[:N]), fashion_raw.y_train[:N]
+
+
+def trained(cfg, x, y, in_graph: bool, shuffle: bool = False):
+    keras.utils.set_random_seed(cfg.train.seed)
+    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
+    if in_graph:
+        history = loop.fit(net, x, y, cfg.train, cfg.speed, callbacks=[], verbose=0, shuffle=shuffle)
+    else:
+        history = net.fit(
+            x,
+            y,
+            epochs=cfg.train.epochs,
+            batch_size=cfg.train.batch_size,
+            validation_split=cfg.train.validation_split,
+            shuffle=shuffle,
+            verbose=0,
+        ).history
+    return net, history
+
+
+@pytest.mark.parametrize(
+    "overrides, xla, tolerance",
+    [
+        # kernel L2 penalties and BatchNormalization on the hidden layers; without XLA the float math is the same
+        (["reg=batchnorm_l2", "model.reg_at=hidden", "speed.jit_compile=false"], False, 1e-5),
+        (["reg=dropout", "act=tanh", "speed.jit_compile=false"], False, 1e-5),  # the same Dropout masks, in order
+        (["reg=batchnorm_l1", "act=leaky_relu", "speed.jit_compile=true"], True, 1e-3),  # XLA may reorder sums
+    ],
+)
+def test_in_graph_loop_takes_the_same_steps_as_keras_fit(images, overrides, xla, tolerance):
+    # 8 steps per call: 3 full calls, then a call of 4 steps plus the partial batch of 4 images
+    cfg = compose_cfg(*overrides, "train.epochs=2", "speed.steps_per_execution=8")
+    keras_net, keras_history = trained(cfg, *images, in_graph=False)
+    loop_net, loop_history = trained(cfg, *images, in_graph=True)
+    assert model.jit_compile(loop_net, cfg.speed.jit_compile) is xla  # what loop.fit compiles with
+    assert sorted(loop_history) == sorted(keras_history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    for key, values in keras_history.items():
+        np.testing.assert_allclose(loop_history[key], values, rtol=tolerance, atol=tolerance, err_msg=key)
+    for mine, theirs in zip(
+        loop_net.weights, keras_net.weights, strict=True
+    ):  # weights, BN statistics, Dropout seed states
+        np.testing.assert_allclose(
+            np.asarray(mine), np.asarray(theirs), rtol=tolerance, atol=tolerance, err_msg=mine.path
+        )
+
+
+def test_in_graph_loop_shuffles_reproducibly_and_checks_the_split(images):
+    cfg = compose_cfg("train.epochs=2", "speed.steps_per_execution=8")
+    shuffled, history = trained(cfg, *images, in_graph=True, shuffle=True)
+    again, history_again = trained(cfg, *images, in_graph=True, shuffle=True)
+    ordered, _ = trained(cfg, *images, in_graph=True, shuffle=False)
+    assert history == history_again  # the same seed gives the same batches, bit for bit
+    assert all(
+        np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(shuffled.weights, again.weights, strict=True)
+    )
+    assert not np.allclose(np.asarray(shuffled.weights[0]), np.asarray(ordered.weights[0]))  # another batch order
+    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
+    with pytest.raises(ValueError, match=r"^train.validation_split=0.1 leaves no training data \(n=1 images\)"):
+        loop.fit(net, *(a[:1] for a in images), cfg.train, cfg.speed, callbacks=[], verbose=0)  # floor(0.9) = 0
