@@ -60,7 +60,7 @@ class SpeedConfig:
     loop: str = "keras"
     jit_compile: Any = "auto"
     steps_per_execution: int = 1
-    threads: int = 0
+    threads: Optional[int] = 0
     eval_batch_size: Optional[int] = None
 
 
@@ -142,7 +142,12 @@ def validate(cfg: Any) -> None:
         "null (Keras' default, 32) or an integer >= 1",
         speed.eval_batch_size,
     )
-    _check(speed.threads >= 0, "speed.threads", "an integer >= 0 (0 = automatic)", speed.threads)
+    _check(
+        speed.threads is None or speed.threads >= 0,
+        "speed.threads",
+        "null (TensorFlow's own) or an integer >= 0 (0 = automatic)",
+        speed.threads,
+    )
     _check(cfg.model.reg_at in PLACEMENTS, "model.reg_at", "one of input, hidden", cfg.model.reg_at)
     _check(
         len(cfg.model.hidden) >= 1 and min(cfg.model.hidden) >= 1,
