@@ -84,10 +84,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
         uri, experiment_id, sweep_id, parent = locate(args)
-    except store.StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_NO_DATA
-    except NothingToCompare as exc:
+    except (store.StoreError, NothingToCompare) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_NO_DATA
     for name in liveness.reap(uri, experiment_id):

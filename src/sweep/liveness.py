@@ -41,11 +41,11 @@ def is_dead(tags: dict, start_time_ms: int) -> bool:
         return False
     if not Path("/proc").is_dir():  # no /proc (macOS): the pid alone decides
         try:
-            os.kill(pid, 0)
+            os.kill(pid, 0)  # PermissionError: alive, owned by another user
         except ProcessLookupError:
             return True
         except PermissionError:
-            return False
+            pass
         return False
     started = _pid_start(pid)
     if started is None:
