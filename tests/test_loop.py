@@ -72,3 +72,12 @@ def test_in_graph_loop_shuffles_reproducibly_and_checks_the_split(images):
     net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
     with pytest.raises(ValueError, match=r"^train.validation_split=0.1 leaves no training data \(n=1 images\)"):
         loop.fit(net, *(a[:1] for a in images), cfg.train, cfg.speed, callbacks=[], verbose=0)  # floor(0.9) = 0
+
+
+def test_batches_evaluate_as_keras_does_without_autotuning(images):
+    cfg = compose_cfg("reg=batchnorm")
+    keras.utils.set_random_seed(cfg.train.seed)
+    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
+    batches = loop.batches(images, 96)  # 1000 images: 10 full batches and one of 40
+    assert batches.options().autotune.enabled is False
+    np.testing.assert_allclose(net.evaluate(batches, verbose=0), net.evaluate(*images, batch_size=96, verbose=0))
