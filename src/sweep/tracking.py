@@ -19,6 +19,9 @@ from sweep import liveness, store
 TAG_FAILURE = "failure_reason"
 
 logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing warnings from signature inference
+# MLflow's async logging thread polls its queue with a 1 s timeout, and ending a run waits for that poll to time out:
+# 0.95 s per run here. With buffering on, the thread waits on the stop event instead: ending a run took 0.015 s.
+os.environ.setdefault("MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS", "1")
 
 
 def job_experiment(uri: str, name: str) -> str:
@@ -64,7 +67,8 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
 class EpochMetrics(keras.callbacks.Callback):
     """Log each epoch's loss, accuracy, val_loss, val_accuracy and epoch_time_s in one call (step = epoch, from 1).
 
-    The call is asynchronous: training goes on while MLflow writes; ending the run waits for every point.
+    The call is asynchronous (batched each second): training goes on while MLflow writes; ending the run waits for
+    every point.
     """
 
     def on_epoch_begin(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
