@@ -20,7 +20,7 @@ def learning_curves(history: Mapping[str, Sequence[float]], title: str) -> Dict[
         ax.plot(epochs, history[f"val_{metric}"], marker="o", label="validation")
         ax.set(title=f"Model {label.lower()}: {title}", xlabel="Epoch", ylabel=label)
         ax.legend(loc="best")
-        fig.tight_layout()
+        fig.subplots_adjust(left=0.13, right=0.97, bottom=0.12, top=0.92)  # tight_layout draws it twice per job
         figures[metric] = fig
     return figures
 
