@@ -95,7 +95,7 @@ def fit(net: keras.Model, ds: data.Dataset, train: Any, speed: Any) -> Dict[str,
 
 def _evaluate(net: keras.Model, x: Any, y: Any, speed: Any) -> list:
     if speed.loop == "in_graph":  # the same batches, without tf.data's autotuning stalls (see loop.batches)
-        return net.evaluate(loop.batches((x, y), speed.eval_batch_size or 32), verbose=0)
+        return net.evaluate(loop.batches((x, y), speed.eval_batch_size), verbose=0)
     return net.evaluate(x, y, batch_size=speed.eval_batch_size, verbose=0)
 
 

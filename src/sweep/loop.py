@@ -11,7 +11,7 @@ Written by hand: Keras has no such loop; this follows its documented way to cust
 """
 
 import math
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import keras
 import numpy as np
@@ -26,10 +26,10 @@ class InGraphLoop(keras.Model):
     def __init__(self, net: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int, steps: int, jit: bool):
         super().__init__()
         self.net = net
-        self.batch_size, self.steps = batch_size, steps
+        self.batch_size, self.chunk = batch_size, steps * batch_size  # images per compiled call
         self._data = (tf.constant(x), tf.constant(y.astype(np.int32)))  # one copy per job, none per epoch
         self.order = tf.Variable(tf.range(len(x)), trainable=False)  # this epoch's image order (EpochOrder sets it)
-        self._chunk = tf.function(self._chunk_steps, jit_compile=jit)
+        self._run_chunk = tf.function(self._chunk_steps, jit_compile=jit)
 
     def call(self, x: Any, training: bool = False) -> Any:
         return self.net(x, training=training)
@@ -57,12 +57,11 @@ class InGraphLoop(keras.Model):
         tf.while_loop(lambda i: i < full, body, [tf.constant(0)])
 
     def train_step(self, data: Any) -> Dict[str, Any]:
-        chunk = self.steps * self.batch_size
-        start = keras.utils.unpack_x_y_sample_weight(data)[0][0] * chunk  # the data are chunk numbers
-        idx = self.order[start : tf.minimum(start + chunk, tf.shape(self.order)[0])]
+        start = keras.utils.unpack_x_y_sample_weight(data)[0][0] * self.chunk  # the data are chunk numbers
+        idx = self.order[start : tf.minimum(start + self.chunk, tf.shape(self.order)[0])]
         n = tf.shape(idx)[0]
         full = n // self.batch_size
-        self._chunk(tf.pad(idx, [[0, chunk - n]]), full)
+        self._run_chunk(tf.pad(idx, [[0, self.chunk - n]]), full)
 
         def last_partial_batch() -> Any:  # once per epoch, outside the compiled loop: no second compile
             self._step(idx[full * self.batch_size :])
@@ -87,15 +86,15 @@ class EpochOrder(keras.callbacks.Callback):
             self.loop.order.assign(self.rng.permutation(self.loop.order.shape[0]).astype(np.int32))
 
 
-def batches(arrays: Any, batch: int) -> tf.data.Dataset:
-    """In-memory batches, in order, without tf.data's autotuning.
+def batches(arrays: Any, batch: Optional[int]) -> tf.data.Dataset:
+    """In-memory batches of `batch` (None: Keras' default, 32), in order, without tf.data's autotuning.
 
     Keras wraps arrays in a tf.data pipeline with AUTOTUNE prefetching. Measured on 2 cores, starting its iterator
     stalled one epoch in two or three by 0.6-0.9 s (a 0.6 s epoch took 1.25 s), alone or beside another job.
     """
     options = tf.data.Options()
     options.autotune.enabled = False
-    return tf.data.Dataset.from_tensor_slices(arrays).batch(batch).with_options(options)
+    return tf.data.Dataset.from_tensor_slices(arrays).batch(batch or 32).with_options(options)
 
 
 def fit(
@@ -115,11 +114,10 @@ def fit(
     xla = model.jit_compile(net, speed.jit_compile)  # per_model: XLA unless the stack has Dropout (on a CPU)
     loop = InGraphLoop(net, x[:split_at], y[:split_at], train.batch_size, speed.steps_per_execution, xla)
     loop.compile(optimizer=net.optimizer, loss=net.loss, metrics=["accuracy"], jit_compile=False)
-    chunks = np.arange(-(-split_at // (train.batch_size * speed.steps_per_execution)), dtype=np.int32)
     return loop.fit(
-        batches(chunks, batch=1),
+        batches(np.arange(-(-split_at // loop.chunk), dtype=np.int32), batch=1),  # the epoch's chunk numbers
         epochs=train.epochs,
-        validation_data=batches((x[split_at:], y[split_at:]), batch=speed.eval_batch_size or 32),
+        validation_data=batches((x[split_at:], y[split_at:]), batch=speed.eval_batch_size),
         callbacks=[EpochOrder(loop, train.seed, shuffle), *callbacks],
         verbose=verbose,
     ).history
