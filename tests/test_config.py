@@ -8,7 +8,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 
-from sweep import model, schema
+from sweep import dropout, model, schema
 from tests.conftest import CONF, compose_cfg
 
 # Transcribed from ../shared/seed/results.md (layers in front of the Dense stack, in order).
@@ -40,8 +40,8 @@ def test_defaults_reproduce_the_study():
 
 def _describe(layer):
     kind = type(layer).__name__
-    if kind == "Dropout":
-        return kind, layer.rate
+    if isinstance(layer, keras.layers.Dropout):  # Keras' own, or HashDropout with speed.dropout_rng=hash
+        return "Dropout", layer.rate
     if kind == "ActivityRegularization":
         (which,) = [k for k in ("l1", "l2") if getattr(layer, k) > 0]
         assert [getattr(layer, k) for k in ("l1", "l2") if k != which] == [0.0]
@@ -93,6 +93,7 @@ def test_unknown_option_or_key_is_rejected_by_composition(override):
         (["model.hidden=[]"], "model.hidden"),
         (["reg.input_layers=[dropout]"], "reg.input_layers"),
         (["reg.input_layers=[flatten,maxpool]"], "reg.input_layers"),
+        (["speed.dropout_rng=numpy"], "speed.dropout_rng"),
     ],
 )
 def test_out_of_range_values_name_their_key(overrides, key):
@@ -125,7 +126,7 @@ def test_hidden_placement_moves_the_regularizer_onto_the_hidden_layers(reg):
     net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
     after, penalty = HIDDEN_EXTRA[reg]
     expected = ["Flatten", *(["Dense", *after] * 2), "Dense"]
-    assert [type(layer).__name__ for layer in net.layers] == expected
+    assert [_describe(layer)[0] for layer in net.layers] == expected
     dense = [layer for layer in net.layers if type(layer).__name__ == "Dense"]
     assert dense[-1].kernel_regularizer is None and dense[-1].activation.__name__ == "softmax"
     for layer in dense[:-1]:
@@ -136,7 +137,7 @@ def test_hidden_placement_moves_the_regularizer_onto_the_hidden_layers(reg):
             config = layer.kernel_regularizer.get_config()
             assert config[penalty[0]] == pytest.approx(penalty[1])
             assert config["l2" if penalty[0] == "l1" else "l1"] == 0.0
-    rates = [layer.rate for layer in net.layers if type(layer).__name__ == "Dropout"]
+    rates = [layer.rate for layer in net.layers if isinstance(layer, keras.layers.Dropout)]
     assert rates == ([0.2, 0.2] if "Dropout" in after else [])
 
 
@@ -145,21 +146,35 @@ def test_placement_is_checked():
         schema.validate(compose_cfg("model.reg_at=output"))
 
 
-@pytest.mark.parametrize("reg, xla", [("none", True), ("batchnorm_l1", True), ("dropout", False)])
-def test_fast_path_builds_the_same_model_with_its_levers(reg, xla):
-    fast, study = compose_cfg(f"reg={reg}"), compose_cfg(f"reg={reg}", "speed=study")
+@pytest.mark.parametrize(
+    "reg, rng, xla",
+    [
+        ("none", "hash", True),
+        ("batchnorm_l1", "hash", True),
+        ("dropout", "hash", True),  # HashDropout: the same math, masks XLA compiles well
+        ("dropout_batchnorm", "keras", False),  # Keras' own Dropout: no XLA on a CPU
+    ],
+)
+def test_fast_path_builds_the_same_model_with_its_levers(reg, rng, xla):
+    fast, study = compose_cfg(f"reg={reg}", f"speed.dropout_rng={rng}"), compose_cfg(f"reg={reg}", "speed=study")
     fast_net = model.build(fast.reg, fast.act, fast.model, fast.train, fast.speed)
     study_net = model.build(study.reg, study.act, study.model, study.train, study.speed)
-    assert [type(layer).__name__ for layer in fast_net.layers] == [type(layer).__name__ for layer in study_net.layers]
+    assert [type(layer) for layer in dropout.exportable(fast_net).layers] == [type(x) for x in study_net.layers]
     assert [w.shape for w in fast_net.weights] == [w.shape for w in study_net.weights]
+    dropouts = int("dropout" in reg)
+    fast_kind = dropout.HashDropout if rng == "hash" else keras.layers.Dropout
+    study_kinds = [type(x) for x in study_net.layers if isinstance(x, keras.layers.Dropout)]
+    assert study_kinds == [keras.layers.Dropout] * dropouts
+    assert [type(x) for x in fast_net.layers if isinstance(x, keras.layers.Dropout)] == [fast_kind] * dropouts
     # the levers reach Keras: XLA for the in-graph training loop (evaluation without it), 64 steps per call
     assert model.jit_compile(fast_net, fast.speed.jit_compile) is xla and fast_net.jit_compile is False
     assert fast_net.steps_per_execution == 64
     assert study_net.jit_compile is False and study_net.steps_per_execution == 1  # Keras' auto: no XLA on a CPU
-    own = compose_cfg(f"reg={reg}", "speed.loop=keras")
+    own = compose_cfg(f"reg={reg}", f"speed.dropout_rng={rng}", "speed.loop=keras")
     keras_loop = model.build(own.reg, own.act, own.model, own.train, own.speed)
     assert keras_loop.jit_compile is xla  # with Keras' own loop, XLA goes to its fit and evaluate
     assert (fast.speed.eval_batch_size, study.speed.eval_batch_size) == (1024, None)  # None: Keras' default
+    assert (compose_cfg().speed.dropout_rng, study.speed.dropout_rng) == ("hash", "keras")
     assert (fast.speed.loop, study.speed.loop) == ("in_graph", "keras")  # job.fit picks the loop by this value
 
 

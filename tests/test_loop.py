@@ -38,7 +38,8 @@ def trained(cfg, x, y, in_graph: bool, shuffle: bool = False):
     [
         # kernel L2 penalties and BatchNormalization on the hidden layers; without XLA the float math is the same
         (["reg=batchnorm_l2", "model.reg_at=hidden", "speed.jit_compile=false"], False, 1e-5),
-        (["reg=dropout", "act=tanh", "speed.jit_compile=false"], False, 1e-5),  # the same Dropout masks, in order
+        (["reg=dropout", "act=tanh", "speed.dropout_rng=keras"], False, 1e-5),  # Keras' Dropout masks, in order
+        (["reg=dropout_batchnorm", "act=sigmoid"], True, 1e-3),  # HashDropout: the same masks with or without XLA
         (["reg=batchnorm_l1", "act=leaky_relu", "speed.jit_compile=true"], True, 1e-3),  # XLA may reorder sums
     ],
 )

@@ -17,7 +17,7 @@ import keras
 import tensorflow as tf
 from omegaconf import OmegaConf
 
-from sweep import data, loop, model, plots, schema, signals, store, tracking
+from sweep import data, dropout, loop, model, plots, schema, signals, store, tracking
 
 
 class DivergedError(RuntimeError):
@@ -178,7 +178,7 @@ def train_and_log(cfg: Any, ctx: JobContext, ds: data.Dataset, phases: Phases) -
     with phases("log_config"):
         tracking.log_config_files(ctx.config_dir)
     with phases("log_model"):
-        tracking.log_model(net, ds.x_test[:5])
+        tracking.log_model(dropout.exportable(net), ds.x_test[:5])  # plain Keras layers
     tracking.log_final({**phases.seconds, "peak_rss_mb": peak_rss_mb()})
     return final
 

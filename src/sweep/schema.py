@@ -62,6 +62,7 @@ class SpeedConfig:
     steps_per_execution: int = 1
     threads: Optional[int] = 0
     eval_batch_size: Optional[int] = None
+    dropout_rng: str = "keras"
 
 
 @dataclass
@@ -142,6 +143,7 @@ def validate(cfg: Any) -> None:
         "null (Keras' default, 32) or an integer >= 1",
         speed.eval_batch_size,
     )
+    _check(speed.dropout_rng in ("keras", "hash"), "speed.dropout_rng", "one of keras, hash", speed.dropout_rng)
     _check(
         speed.threads is None or speed.threads >= 0,
         "speed.threads",
