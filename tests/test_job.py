@@ -72,3 +72,7 @@ def test_job_logs_plots_config_and_a_loadable_model(finished_run, fashion_small)
     classes = np.argmax(np.asarray(pyfunc.predict(ds.x_test)), axis=1)
     assert classes.shape == (len(ds.y_test),)
     assert np.mean(classes == ds.y_test) == pytest.approx(test_accuracy, abs=1e-6)
+    # trained with HashDropout (speed.dropout_rng=hash), logged as Keras' own layers: it loads without sweep
+    keras_model = mlflow.keras.load_model(f"models:/{logged.model_id}")
+    assert {type(layer).__module__.split(".")[0] for layer in keras_model.layers} == {"keras"}
+    assert "Dropout" in [type(layer).__name__ for layer in keras_model.layers]

@@ -19,7 +19,7 @@ def trained(cfg, x, y, in_graph: bool, shuffle: bool = False):
     keras.utils.set_random_seed(cfg.train.seed)
     net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
     if in_graph:
-        history = loop.fit(net, x, y, cfg.train, cfg.speed, callbacks=[], verbose=0, shuffle=shuffle)
+        history = loop.fit(net, x, y, cfg.train, cfg.speed, callbacks=[], verbose=0, shuffle=shuffle).history
     else:
         history = net.fit(
             x,
@@ -82,3 +82,14 @@ def test_batches_evaluate_as_keras_does_without_autotuning(images):
     batches = loop.batches(images, 96)  # 1000 images: 10 full batches and one of 40
     assert batches.options().autotune.enabled is False
     np.testing.assert_allclose(net.evaluate(batches, verbose=0), net.evaluate(*images, batch_size=96, verbose=0))
+
+
+@pytest.mark.parametrize("reg", ["batchnorm_l1", "dropout_batchnorm"])  # the input penalty; no Dropout at test time
+def test_the_loop_evaluates_as_the_net_itself_does(images, reg):
+    cfg = compose_cfg(f"reg={reg}", "train.epochs=1", "speed.steps_per_execution=8")
+    keras.utils.set_random_seed(cfg.train.seed)
+    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
+    fitted = loop.fit(net, *images, cfg.train, cfg.speed, callbacks=[], verbose=0)
+    assert isinstance(fitted.model, loop.InGraphLoop) and fitted.model.net is net  # what job.evaluate calls
+    batches = loop.batches(images, 96)
+    np.testing.assert_allclose(fitted.model.evaluate(batches, verbose=0), net.evaluate(batches, verbose=0), rtol=1e-6)

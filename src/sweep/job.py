@@ -67,15 +67,19 @@ class StopOnSignal(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def fit(net: keras.Model, ds: data.Dataset, train: Any, speed: Any) -> Dict[str, list]:
-    """Fit as the study did (validation_split), logging each epoch; stop at once if the loss diverges."""
+def fit(net: keras.Model, ds: data.Dataset, train: Any, speed: Any) -> keras.callbacks.History:
+    """Fit as the study did (validation_split), logging each epoch; stop at once if the loss diverges.
+
+    Returns Keras' History: `.history` per epoch, `.model` the model whose evaluate() the job calls (for
+    speed.loop=in_graph the loop, whose test step validation traced already: no second trace, ~0.5 s a job).
+    """
     callbacks = [tracking.EpochMetrics(), keras.callbacks.TerminateOnNaN(), StopOnSignal()]
     verbose = 1 if sys.stdout.isatty() else 2
     with signals.deferred():  # Ctrl-C/SIGTERM stop training at a batch boundary, then interrupt the job
         if speed.loop == "in_graph":
-            history = loop.fit(net, ds.x_train, ds.y_train, train, speed, callbacks, verbose)
+            fitted = loop.fit(net, ds.x_train, ds.y_train, train, speed, callbacks, verbose)
         else:  # Keras' own loop, as the notebook called it
-            history = net.fit(
+            fitted = net.fit(
                 ds.x_train,
                 ds.y_train,
                 epochs=train.epochs,
@@ -84,13 +88,14 @@ def fit(net: keras.Model, ds: data.Dataset, train: Any, speed: Any) -> Dict[str,
                 validation_batch_size=speed.eval_batch_size,  # evaluation only: training batches stay 32
                 callbacks=callbacks,
                 verbose=verbose,
-            ).history
+            )
+    history = fitted.history
     if not all(math.isfinite(v) for v in history["loss"]):
         raise DivergedError(
             f"the training loss became {history['loss'][-1]} in epoch {len(history['loss'])}; "
             f"training was stopped (train.learning_rate={train.learning_rate})"
         )
-    return history
+    return fitted
 
 
 def _evaluate(net: keras.Model, x: Any, y: Any, speed: Any) -> list:
@@ -168,9 +173,10 @@ def train_and_log(cfg: Any, ctx: JobContext, ds: data.Dataset, phases: Phases) -
         keras.utils.set_random_seed(cfg.train.seed)
         net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
     with phases("fit"):
-        history = fit(net, ds, cfg.train, cfg.speed)
+        fitted = fit(net, ds, cfg.train, cfg.speed)
+        history = fitted.history
     with phases("evaluate"):
-        final = evaluate(net, ds, history, phases.seconds["time_fit_s"], cfg.speed)
+        final = evaluate(fitted.model, ds, history, phases.seconds["time_fit_s"], cfg.speed)
     with phases("log_metrics"):
         tracking.log_final(final)
     with phases("log_plots"):

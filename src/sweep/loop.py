@@ -106,8 +106,11 @@ def fit(
     callbacks: List[Any],
     verbose: int,
     shuffle: bool = True,
-) -> Dict[str, list]:
-    """`net.fit(x, y, validation_split=…, shuffle=…)` as the study called it, run through InGraphLoop; the history."""
+) -> keras.callbacks.History:
+    """`net.fit(x, y, validation_split=…, shuffle=…)` as the study called it, run through InGraphLoop.
+
+    Returns Keras' History, whose `model` (the InGraphLoop) evaluates `net` with the test step that validation traced.
+    """
     split_at = int(math.floor(len(x) * (1.0 - train.validation_split)))  # Keras' own rule for validation_split
     if not 0 < split_at < len(x):
         raise ValueError(f"train.validation_split={train.validation_split} leaves no training data (n={len(x)} images)")
@@ -120,4 +123,4 @@ def fit(
         validation_data=batches((x[split_at:], y[split_at:]), batch=speed.eval_batch_size),
         callbacks=[EpochOrder(loop, train.seed, shuffle), *callbacks],
         verbose=verbose,
-    ).history
+    )
