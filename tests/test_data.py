@@ -20,6 +20,18 @@ def test_idx_directory_loads_and_normalizes_like_the_study(fashion_small, fashio
     np.testing.assert_array_equal(ds.y_test, fashion_raw.y_test[:N_TEST])
 
 
+def test_normalize_is_bit_for_bit_keras_normalize(fashion_raw):
+    x = fashion_raw.x_test[:3000].copy()
+    x[0] = 0  # an empty image: every norm is 0, which Keras replaces by 1
+    x[1, :, 5] = 255  # a saturated column
+    expected = keras.utils.normalize(x, axis=1).astype(np.float32)
+    got = data.normalize(x, chunk=1000)
+    assert got.dtype == np.float32 and got.shape == x.shape
+    np.testing.assert_array_equal(got.view(np.uint32), expected.view(np.uint32))
+    floats = x[:10].astype(np.float64)  # not uint8: Keras' own function
+    np.testing.assert_array_equal(data.normalize(floats), keras.utils.normalize(floats, axis=1).astype(np.float32))
+
+
 def test_limit_keeps_the_first_training_images_and_the_whole_test_set(fashion_small):
     ds = data.load("fashion_mnist", str(fashion_small), 100)
     assert len(ds.x_train) == 100 and len(ds.y_train) == 100 and len(ds.x_test) == N_TEST
