@@ -1,6 +1,7 @@
 """One real multirun subprocess over 2 x 2 cells, then `sweep.compare`: parent/child runs and the table."""
 
 import os
+import re
 
 import mlflow
 import pandas as pd
@@ -55,6 +56,9 @@ def test_multirun_makes_one_parent_with_a_child_per_cell(swept):
     for k in range(1, 5):
         assert f"[sweep] cell {k} of 4" in swept.stdout
     assert "Epoch 2/2" in swept.stdout + swept.stderr
+    # no C++ log lines of TensorFlow (e.g. its CUDA probe on a machine without a GPU) and no Python warnings
+    assert not re.findall(r"^[IWEF]\d{4} .*$", swept.stderr, re.MULTILINE)
+    assert "Warning:" not in swept.stderr, swept.stderr[-2000:]
 
 
 def test_compare_prints_and_logs_the_table(swept, tmp_path):

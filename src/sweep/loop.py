@@ -126,4 +126,5 @@ def fit(
         validation_data=batches((x[split_at:], y[split_at:]), batch=speed.eval_batch_size),
         callbacks=[EpochOrder(loop, train.seed, shuffle), *callbacks],
         verbose=verbose,
+        shuffle=False,  # the data are chunk numbers, in order; EpochOrder shuffles the images
     )
