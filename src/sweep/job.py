@@ -17,7 +17,7 @@ import keras
 import tensorflow as tf
 from omegaconf import OmegaConf
 
-from sweep import data, dropout, loop, model, plots, schema, signals, store, tracking
+from sweep import data, dropout, loop, model, plots, resident, schema, signals, store, tracking
 
 
 class DivergedError(RuntimeError):
@@ -99,8 +99,8 @@ def fit(net: keras.Model, ds: data.Dataset, train: Any, speed: Any) -> keras.cal
 
 
 def _evaluate(net: keras.Model, x: Any, y: Any, speed: Any) -> list:
-    if speed.loop == "in_graph":  # the same batches, without tf.data's autotuning stalls (see loop.batches)
-        return net.evaluate(loop.batches((x, y), speed.eval_batch_size), verbose=0)
+    if speed.loop == "in_graph":  # the same batches, without tf.data's stalls (loop.batches) or copies (resident)
+        return net.evaluate(loop.batches((resident.tensor(x), resident.tensor(y)), speed.eval_batch_size), verbose=0)
     return net.evaluate(x, y, batch_size=speed.eval_batch_size, verbose=0)
 
 

@@ -17,17 +17,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sweep import model
+from sweep import model, resident
 
 
 class InGraphLoop(keras.Model):
     """Trains `net` (whose weights it shares) on in-memory data, `steps` optimizer steps per compiled call."""
 
-    def __init__(self, net: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int, steps: int, jit: bool):
+    def __init__(self, net: keras.Model, x: tf.Tensor, y: tf.Tensor, batch_size: int, steps: int, jit: bool):
         super().__init__()
         self.net = net
         self.batch_size, self.chunk = batch_size, steps * batch_size  # images per compiled call
-        self._data = (tf.constant(x), tf.constant(y.astype(np.int32)))  # one copy per job, none per epoch
+        self._data = (x, y)  # in memory once, no copy per epoch
         self.order = tf.Variable(tf.range(len(x)), trainable=False)  # this epoch's image order (EpochOrder sets it)
         self._run_chunk = tf.function(self._chunk_steps, jit_compile=jit)
 
@@ -118,12 +118,13 @@ def fit(
     if not 0 < split_at < len(x):
         raise ValueError(f"train.validation_split={train.validation_split} leaves no training data (n={len(x)} images)")
     xla = model.jit_compile(net, speed.jit_compile)  # per_model: XLA unless the stack has Dropout (on a CPU)
-    loop = InGraphLoop(net, x[:split_at], y[:split_at], train.batch_size, speed.steps_per_execution, xla)
+    train_x, train_y = resident.tensor(x, 0, split_at), resident.tensor(y, 0, split_at, np.int32)
+    loop = InGraphLoop(net, train_x, train_y, train.batch_size, speed.steps_per_execution, xla)
     loop.compile(optimizer=net.optimizer, loss=net.loss, metrics=["accuracy"], jit_compile=False)
     return loop.fit(
         batches(np.arange(-(-split_at // loop.chunk), dtype=np.int32), batch=1),  # the epoch's chunk numbers
         epochs=train.epochs,
-        validation_data=batches((x[split_at:], y[split_at:]), batch=speed.eval_batch_size),
+        validation_data=batches((resident.tensor(x, split_at), resident.tensor(y, split_at)), speed.eval_batch_size),
         callbacks=[EpochOrder(loop, train.seed, shuffle), *callbacks],
         verbose=verbose,
         shuffle=False,  # the data are chunk numbers, in order; EpochOrder shuffles the images
