@@ -34,6 +34,8 @@ def test_masks_keep_each_unit_with_probability_1_minus_rate_and_scale_as_keras()
     assert within((kept[0][1:] == kept[0][:-1]).mean(), agree, kept[0][1:].size)  # the same unit, next example
     ones = tf.ones(SHAPE)
     assert np.array_equal(np.asarray(dropout.HashDropout(RATE)(ones, training=False)), np.ones(SHAPE))
+    with pytest.raises(ValueError, match="noise_shape must be None"):
+        dropout.HashDropout(RATE, noise_shape=(1, 784))  # a shared mask per column: not what it draws
 
 
 def test_masks_follow_the_keras_seed_with_or_without_xla():

@@ -41,6 +41,11 @@ def uniform_bits(shape: Any, seed: Any) -> Any:
 class HashDropout(keras.layers.Dropout):
     """keras.layers.Dropout with its masks drawn by `uniform_bits`: the same math, fast under XLA on a CPU."""
 
+    def __init__(self, rate: float, noise_shape: Any = None, seed: Any = None, **kwargs: Any):
+        if noise_shape is not None:
+            raise ValueError("HashDropout draws one mask bit per unit: noise_shape must be None")
+        super().__init__(rate, seed=seed, **kwargs)
+
     def call(self, inputs: Any, training: bool = False) -> Any:
         if not training or self.rate == 0:
             return inputs
