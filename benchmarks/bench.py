@@ -37,10 +37,12 @@ def study_loop(cells, epochs: int, data_args: list) -> list:
     """The notebook's loop, back to back in this process: compile defaults, fit(validation_split), evaluate."""
     from hydra import compose, initialize_config_dir
 
-    from sweep import data, model, quiet, schema  # noqa: F401 - importing schema registers it with Hydra
+    from sweep import quiet
 
-    quiet.import_tensorflow()
+    quiet.import_tensorflow()  # before sweep.model imports Keras: TensorFlow's start-up chatter stays muted
     import keras
+
+    from sweep import data, model, schema  # noqa: F401 - importing schema registers it with Hydra
 
     class EpochTimes(keras.callbacks.Callback):
         def __init__(self) -> None:
@@ -199,6 +201,8 @@ def main() -> None:
     parser.add_argument("--sweep", choices=["none", "sample", "full"], default="none")
     parser.add_argument("--skip", nargs="*", default=[], choices=["job", "compare"], help="parts to leave out")
     args = parser.parse_args()
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2: per-epoch figures leave out the first (compiling) epoch")
     data_args = [f"data={args.data}"] + ([f"data.limit={args.limit}"] if args.limit else [])
     print(f"benchmark on {os.cpu_count()} cores, {' '.join(data_args)}")
     if "job" not in args.skip:
