@@ -2,7 +2,7 @@
 
 Keras' own loop (speed.loop=keras) pulls every batch of 32 through tf.data and its threads, which costs about as much
 as the step itself for this small MLP, and makes two parallel jobs fight over the cores. Here the training images sit
-in memory once per job, each epoch shuffles only their indices, and one compiled call runs
+in memory once per worker process (sweep.resident), each epoch shuffles only their indices, and one compiled call runs
 `speed.steps_per_execution` optimizer steps, gathering each batch of `train.batch_size` in the graph.
 The math is the study's: the same split (the last `validation_split` of the data validates, as Keras' own
 `validation_split` does), a fresh shuffle every epoch, one Adam step per batch of 32 with the last batch partial,
@@ -117,7 +117,7 @@ def fit(
     split_at = int(math.floor(len(x) * (1.0 - train.validation_split)))  # Keras' own rule for validation_split
     if not 0 < split_at < len(x):
         raise ValueError(f"train.validation_split={train.validation_split} leaves no training data (n={len(x)} images)")
-    xla = model.jit_compile(net, speed.jit_compile)  # per_model: XLA unless the stack has Dropout (on a CPU)
+    xla = model.jit_compile(net, speed.jit_compile)  # per_model: XLA unless Keras' own Dropout (on a CPU)
     train_x, train_y = resident.tensor(x, 0, split_at), resident.tensor(y, 0, split_at, np.int32)
     loop = InGraphLoop(net, train_x, train_y, train.batch_size, speed.steps_per_execution, xla)
     loop.compile(optimizer=net.optimizer, loss=net.loss, metrics=["accuracy"], jit_compile=False)
