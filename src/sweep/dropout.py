@@ -17,15 +17,15 @@ import tensorflow as tf
 _GOLDEN = 0x9E3779B9  # a key offset, so that seed words 0 and 0 do not give the key 0
 
 
+def _xor_shift(h: Any, bits: int) -> Any:
+    return h ^ tf.bitwise.right_shift(h, tf.constant(bits, tf.uint32))
+
+
 def _mix(h: Any) -> Any:
     """lowbias32: a bijective 32-bit integer hash with near-ideal avalanche."""
-    h = tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, tf.constant(16, tf.uint32))) * tf.constant(
-        0x7FEB352D, tf.uint32
-    )
-    h = tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, tf.constant(15, tf.uint32))) * tf.constant(
-        0x846CA68B, tf.uint32
-    )
-    return tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, tf.constant(16, tf.uint32)))
+    h = _xor_shift(h, 16) * tf.constant(0x7FEB352D, tf.uint32)
+    h = _xor_shift(h, 15) * tf.constant(0x846CA68B, tf.uint32)
+    return _xor_shift(h, 16)
 
 
 def uniform_bits(shape: Any, seed: Any) -> Any:
@@ -68,6 +68,5 @@ def exportable(net: keras.Model) -> keras.Model:
 
     copy = keras.models.clone_model(net, clone_function=plain)
     copy.set_weights(net.get_weights())
-    optimizer = net.optimizer.__class__.from_config(net.optimizer.get_config())  # its settings, fresh state
-    copy.compile(optimizer=optimizer, loss=net.loss, metrics=["accuracy"])
+    copy.compile_from_config(net.get_compile_config())  # the net's optimizer settings (fresh state), loss, metrics
     return copy

@@ -71,7 +71,7 @@ def fit(net: keras.Model, ds: data.Dataset, train: Any, speed: Any) -> keras.cal
     """Fit as the study did (validation_split), logging each epoch; stop at once if the loss diverges.
 
     Returns Keras' History: `.history` per epoch, `.model` the model whose evaluate() the job calls (for
-    speed.loop=in_graph the loop, whose test step validation traced already: no second trace, ~0.5 s a job).
+    speed.loop=in_graph the loop, whose test step validation traced already: no second trace, ~0.2 s a job).
     """
     callbacks = [tracking.EpochMetrics(), keras.callbacks.TerminateOnNaN(), StopOnSignal()]
     verbose = 1 if sys.stdout.isatty() else 2
