@@ -1,6 +1,5 @@
 """One cell of the study: load data, build, fit, evaluate, and track it all in one MLflow run."""
 
-import functools
 import gc
 import math
 import os
@@ -42,12 +41,13 @@ def load_data(cfg: Any) -> data.Dataset:
     return data.load(cfg.data.name, cfg.data.path, cfg.data.limit)
 
 
-@functools.cache
 def settle_memory() -> None:
-    """Once per process, with TensorFlow, Keras, MLflow and the data loaded: hide them from the cycle collector.
+    """Before each job's model: collect the last job's garbage, then hide every survivor from the cycle collector.
 
-    Those are about 500k long-lived objects; each full collection scanned them all in 0.24-0.46 s here, and a job
-    set off several (Keras' clear_session, joblib's worker after each job, Python's own when tracing allocates).
+    The first time these are TensorFlow, Keras, MLflow and the data: about 500k long-lived objects, which each full
+    collection scanned in 0.24-0.46 s here. Later jobs add TensorFlow's traced graphs, which outlive their model
+    (about 16k objects a job; a known leak, keras-team/keras#17458): unfrozen, they made the collections of
+    clear_session and of joblib's worker after each job grow from 0.003 s to 0.2 s over a 16-job worker.
     """
     gc.collect()
     gc.freeze()
@@ -169,7 +169,8 @@ def train_and_log(cfg: Any, ctx: JobContext, ds: data.Dataset, phases: Phases) -
     with phases("log_params"):
         tracking.log_params({**tracking.flatten(OmegaConf.to_container(cfg, resolve=True)), **ctx.choices})
     with phases("build"):
-        keras.backend.clear_session()
+        keras.backend.clear_session(free_memory=False)  # settle_memory collects, then freezes what survives
+        settle_memory()
         keras.utils.set_random_seed(cfg.train.seed)
         net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
     with phases("fit"):
@@ -207,7 +208,6 @@ def run(cfg: Any, ctx: JobContext) -> float:
     phases = Phases()
     with phases("data"):
         ds = load_data(cfg)  # loaded and normalized once per process, reused by its later jobs
-        settle_memory()
     print(f"[sweep] cell {position}: {ctx.run_name}", flush=True)
     tags = {
         store.TAG_SWEEP: ctx.sweep_id,
