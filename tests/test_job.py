@@ -88,7 +88,10 @@ def test_a_later_job_hides_the_graphs_earlier_jobs_left_from_the_collector(finis
     assert left, "the finished job left no traced graph behind: this test no longer tests anything"
     cfg = compose_cfg("reg=none", "act=relu", f"data.path={fashion_small}", "train.epochs=1", "data=fashion_mnist")
     ctx = job.JobContext(
-        uri=store.resolve_uri(tmp_path), run_name="reg=none act=relu", sweep_id="s-2", choices={"reg": "none", "act": "relu"}
+        uri=store.resolve_uri(tmp_path),
+        run_name="reg=none act=relu",
+        sweep_id="s-2",
+        choices={"reg": "none", "act": "relu"},
     )
     job.run(cfg, ctx)
     still_scanned = {id(o) for o in gc.get_objects() if isinstance(o, FuncGraph)}
