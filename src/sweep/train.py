@@ -1,5 +1,6 @@
 """Entry point: `python -m sweep.train [-m] key=value ...` trains one cell, or with -m a tracked sweep of cells."""
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -60,6 +61,9 @@ if __name__ == "__main__":
         fail(ValueError(problem))
     try:
         main()
+        # Done: the collector's passes over every object while the interpreter shuts down took 1.2-1.5 s after a
+        # sweep (the parent holds MLflow, SQLAlchemy and Hydra), 0.3 s frozen. Nothing is left to collect.
+        gc.freeze()
     except KeyboardInterrupt as exc:
         print(f"[sweep] interrupted ({exc or 'SIGINT'}); running runs are marked KILLED", file=sys.stderr)
         sys.exit(130)
