@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, read_write
 
-from sweep import liveness, parent, plan, schema, signals, store
+from sweep import liveness, parent, plan, schema, signals, store, warmup
 
 
 def new_sweep_id() -> str:
@@ -21,24 +21,35 @@ def new_sweep_id() -> str:
 
 def fail(exc: Exception) -> None:
     """Print one line for a bad input and exit 2 before anything is tracked."""
+    warmup.stop()
     print(f"error: {exc}", file=sys.stderr)
     sys.exit(2)
 
 
 def export(config: DictConfig, jobs: list, cells: list, sweep_id: str, parent_id: str, experiment_id: str) -> None:
-    """Hand the jobs (in this process or in workers, which inherit it) the sweep's context via the environment."""
-    workers = int(config.hydra.launcher.get("n_jobs") or 1)
-    workers = schema.default_workers() if workers < 0 else workers  # joblib's -1: one per core
-    os.environ.update(
-        {
-            store.ENV_SWEEP_ID: sweep_id,
-            store.ENV_PARENT: parent_id,
-            store.ENV_EXPERIMENT: experiment_id,
-            store.ENV_N_JOBS: str(len(cells) or ""),
-            store.ENV_WORKERS: str(max(1, min(workers, len(cells) or workers))),
-            plan.ENV_SWEPT_KEYS: ",".join(plan.swept_keys(jobs)),
-        }
-    )
+    """Hand the jobs the sweep's context: through the environment, and through every job's `hydra.job.env_set`.
+
+    Workers spawned after this inherit the environment; Hydra sets env_set around each job in whichever process runs
+    it, which reaches the workers sweep.warmup started earlier.
+    """
+    env = {
+        store.ENV_SWEEP_ID: sweep_id,
+        store.ENV_PARENT: parent_id,
+        store.ENV_EXPERIMENT: experiment_id,
+        store.ENV_N_JOBS: str(len(cells) or ""),
+        store.ENV_WORKERS: str(max(1, min(workers(config), len(cells) or workers(config)))),
+        plan.ENV_SWEPT_KEYS: ",".join(plan.swept_keys(jobs)),
+        "MLFLOW_TRACKING_URI": store.resolve_uri(Path(config.hydra.runtime.cwd)),  # the same, absolute store
+    }
+    os.environ.update(env)
+    with read_write(config.hydra.overrides):  # each job's config is composed from these plus its own overrides
+        config.hydra.overrides.hydra.extend(warmup.env_overrides(env))
+
+
+def workers(config: DictConfig) -> int:
+    """The launcher's parallel jobs (joblib's -1: one per core)."""
+    n = int(config.hydra.launcher.get("n_jobs") or 1)
+    return schema.default_workers() if n < 0 else n
 
 
 class SweepCallback(Callback):
@@ -56,10 +67,10 @@ class SweepCallback(Callback):
             jobs = plan.expand(config)
             cells = plan.check(config, jobs) if jobs is not None else []
             self.uri = store.resolve_uri(Path(config.hydra.runtime.cwd))
+            warmup.start(config, len(cells), workers(config))  # config and data are fine: workers start loading
             experiment_id = store.prepare_experiment(self.uri, config.mlflow.experiment)
         except (ValueError, store.StoreError) as exc:  # bad config, data or store: one line, nothing tracked
             fail(exc)
-        os.environ["MLFLOW_TRACKING_URI"] = self.uri  # workers write to the same, absolute store
         for name in liveness.reap(self.uri, experiment_id):
             print(f"[sweep] marked KILLED: {name} (left RUNNING by a process that died)", flush=True)
         done = store.finished_runs(self.uri, experiment_id)

@@ -1,0 +1,92 @@
+"""Start the joblib launcher's workers while the parent still prepares the sweep, so they begin with TensorFlow loaded.
+
+A worker needs ~6 s to import TensorFlow and MLflow and to load the data; the parent needs as long to prepare (check
+every job, migrate the store, create the parent run, and Hydra's own check of every job). Hydra's launcher spawns its
+workers only afterwards. Here the same joblib pool starts first, each worker running `warm` once: joblib reuses a
+pool whose arguments are the same, so Hydra's launcher then hands its jobs to these warm workers.
+Jobs of warm workers get the sweep's context from their config (`hydra.job.env_set`, see sweep.callbacks.export),
+since those workers were spawned before the context existed.
+"""
+
+import threading
+from typing import Any, List, Optional
+
+from omegaconf import DictConfig, OmegaConf
+
+JOBLIB_LAUNCHER = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+
+_started: List[threading.Thread] = []
+
+
+def warm(name: str, path: Optional[str], limit: Optional[int]) -> None:
+    """In a worker: import TensorFlow, Keras and MLflow, and load the data, as the first job would."""
+    from sweep import data, quiet
+
+    quiet.import_tensorflow()
+    from sweep import job  # noqa: F401  (MLflow, Keras, the training loop)
+
+    data.load(name, path, limit)  # the job's threads are pinned later: no TensorFlow op runs here
+
+
+def joblib_args(config: DictConfig) -> Optional[dict]:
+    """The arguments Hydra's joblib launcher will give joblib.Parallel, or None for any other launcher."""
+    launcher = config.hydra.launcher
+    if launcher.get("_target_") != JOBLIB_LAUNCHER:
+        return None
+    from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
+
+    args = {k: v for k, v in OmegaConf.to_container(launcher, resolve=True).items() if k != "_target_"}
+    args["backend"] = "loky"  # as the launcher does
+    process_joblib_cfg(args)
+    return args
+
+
+def start(config: DictConfig, n_jobs: int, workers: int) -> bool:
+    """Start `min(n_jobs, workers)` workers of Hydra's joblib pool in the background, each warming once."""
+    args = joblib_args(config)
+    if args is None or workers < 2 or n_jobs < 2:  # one worker: joblib runs the jobs in this process
+        return False
+    from joblib import Parallel, delayed
+
+    d = config.data
+    tasks = [delayed(warm)(d.name, d.path, d.limit) for _ in range(min(n_jobs, workers))]
+
+    def run() -> None:
+        try:
+            Parallel(**args)(tasks)
+        except Exception:  # a warm-up never fails the sweep: the job that follows meets the same problem itself
+            pass
+
+    thread = threading.Thread(target=run, name="sweep-warmup", daemon=True)
+    thread.start()
+    _started.append(thread)
+    return True
+
+
+def stop() -> None:
+    """Kill the warming workers at once (the sweep is not going ahead); without this, exit waits for them."""
+    if not _started:
+        return
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor(reuse=True).shutdown(wait=False, kill_workers=True)
+    _started.clear()
+
+
+def env_overrides(env: dict) -> List[str]:
+    """`hydra.job.env_set` overrides that set `env` around every job, in whichever process runs it."""
+    return [f"++hydra.job.env_set.{key}={quoted(str(value))}" for key, value in env.items()]
+
+
+def quoted(value: Any) -> str:
+    """`value` as a quoted string of Hydra's override grammar that reads back unchanged (no interpolation)."""
+    out, text = [], str(value).replace("${", "\\${")  # OmegaConf would resolve ${...}
+    for i, char in enumerate(text):
+        rest = text[i:]
+        if char == "\\" and rest.lstrip("\\")[:1] in ("'", ""):  # backslashes before a quote or the end: doubled
+            out.append("\\\\")
+        elif char == "'":
+            out.append("\\'")
+        else:
+            out.append(char)
+    return "'" + "".join(out) + "'"
