@@ -26,16 +26,17 @@ def test_warm_pool_has_the_arguments_hydras_launcher_gives_joblib():
     assert expected["n_jobs"] == 3 and expected["max_nbytes"] == 1000
 
 
-def test_no_warm_up_for_other_launchers_or_a_single_worker():
+def test_no_warm_up_for_other_launchers_one_worker_or_fewer_jobs_than_workers():
+    data = {"name": "fashion_mnist", "path": None, "limit": None}
     assert warmup.joblib_args(_hydra_cfg("hydra/launcher=basic")) is None
-    assert warmup.start(_hydra_cfg("hydra/launcher=basic"), n_jobs=32, workers=2) is False
-    assert warmup.start(_hydra_cfg(), n_jobs=32, workers=1) is False  # joblib would run the jobs in this process
-    assert warmup.start(_hydra_cfg(), n_jobs=1, workers=2) is False
+    assert warmup.start(_hydra_cfg("hydra/launcher=basic"), 32, data) is False
+    assert warmup.start(_hydra_cfg("hydra.launcher.n_jobs=1"), 32, data) is False  # joblib runs jobs in-process
+    assert warmup.start(_hydra_cfg("hydra.launcher.n_jobs=4"), 3, data) is False  # a worker would stay cold
 
 
 @pytest.mark.parametrize(
     "value",
-    ["sqlite:////tmp/a b/mlflow.db", "reg,act", "it's", "C:\\runs\\", "a\\'b", "${oc.env:HOME}", "", "http://u@h:5000"],
+    ["sqlite:////tmp/a b/x.db", "reg,act", "it's", "C:\\runs\\", "a\\'b", "${oc.env:HOME}", "a\\${x}", "", "h:5000"],
 )
 def test_context_values_reach_the_job_config_unchanged(value):
     (override,) = warmup.env_overrides({"SWEEP_X": value})

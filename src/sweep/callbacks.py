@@ -39,9 +39,10 @@ def export(config: DictConfig, jobs: list, cells: list, sweep_id: str, parent_id
         store.ENV_N_JOBS: str(len(cells) or ""),
         store.ENV_WORKERS: str(max(1, min(workers(config), len(cells) or workers(config)))),
         plan.ENV_SWEPT_KEYS: ",".join(plan.swept_keys(jobs)),
-        "MLFLOW_TRACKING_URI": store.resolve_uri(Path(config.hydra.runtime.cwd)),  # the same, absolute store
     }
-    os.environ.update(env)
+    # The store's URI stays out of the job configs (they are logged, and a URI may hold credentials): a worker
+    # inherits a user's MLFLOW_TRACKING_URI, and otherwise resolves the same SQLite file from the same directory.
+    os.environ.update(env, MLFLOW_TRACKING_URI=store.resolve_uri(Path(config.hydra.runtime.cwd)))
     with read_write(config.hydra.overrides):  # each job's config is composed from these plus its own overrides
         config.hydra.overrides.hydra.extend(warmup.env_overrides(env))
 
@@ -67,10 +68,21 @@ class SweepCallback(Callback):
             jobs = plan.expand(config)
             cells = plan.check(config, jobs) if jobs is not None else []
             self.uri = store.resolve_uri(Path(config.hydra.runtime.cwd))
-            warmup.start(config, len(cells), workers(config))  # config and data are fine: workers start loading
             experiment_id = store.prepare_experiment(self.uri, config.mlflow.experiment)
         except (ValueError, store.StoreError) as exc:  # bad config, data or store: one line, nothing tracked
             fail(exc)
+        # Config, data and store are fine: workers start loading while this process and Hydra finish preparing.
+        # (Not before the store's probe, whose fail-fast MLflow settings a worker spawned then would keep.)
+        if cells and warmup.start(config, len(cells), cells[0]["data"]):
+            try:
+                self._prepare(config, jobs, cells, experiment_id)
+            except BaseException:
+                warmup.stop()  # or the exit waits for the warm-up
+                raise
+        else:
+            self._prepare(config, jobs, cells, experiment_id)
+
+    def _prepare(self, config: DictConfig, jobs: Any, cells: list, experiment_id: str) -> None:
         for name in liveness.reap(self.uri, experiment_id):
             print(f"[sweep] marked KILLED: {name} (left RUNNING by a process that died)", flush=True)
         done = store.finished_runs(self.uri, experiment_id)

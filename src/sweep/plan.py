@@ -4,7 +4,7 @@ from typing import Any, List, Optional
 
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from sweep import data, schema
 
@@ -53,5 +53,12 @@ def check(config: DictConfig, jobs: List[List[str]]) -> List[dict]:
         schema.validate(job_cfg)
         data.raw(job_cfg.data.name, job_cfg.data.path)  # missing or corrupt data fails here, read once
         name = cell_name(job_cfg.hydra.runtime.choices, list(overrides), swept)
-        cells.append({"cell": name, "config_hash": schema.config_hash(job_cfg), "retrain": bool(job_cfg.retrain)})
+        cells.append(
+            {
+                "cell": name,
+                "config_hash": schema.config_hash(job_cfg),
+                "retrain": bool(job_cfg.retrain),
+                "data": OmegaConf.to_container(job_cfg.data, resolve=True),  # what sweep.warmup loads ahead
+            }
+        )
     return cells

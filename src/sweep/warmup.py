@@ -8,6 +8,7 @@ Jobs of warm workers get the sweep's context from their config (`hydra.job.env_s
 since those workers were spawned before the context existed.
 """
 
+import re
 import threading
 from typing import Any, List, Optional
 
@@ -16,16 +17,24 @@ from omegaconf import DictConfig, OmegaConf
 JOBLIB_LAUNCHER = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 
 _started: List[threading.Thread] = []
+_stopped = threading.Event()
 
 
 def warm(name: str, path: Optional[str], limit: Optional[int]) -> None:
-    """In a worker: import TensorFlow, Keras and MLflow, and load the data, as the first job would."""
-    from sweep import data, quiet
+    """In a worker: import TensorFlow, Keras and MLflow, and load the data, as the first job would.
 
-    quiet.import_tensorflow()
-    from sweep import job  # noqa: F401  (MLflow, Keras, the training loop)
+    Never raises: a failed task would make joblib kill the whole pool, Hydra's queued jobs included. A job that meets
+    the same problem reports it itself.
+    """
+    try:
+        from sweep import data, quiet
 
-    data.load(name, path, limit)  # the job's threads are pinned later: no TensorFlow op runs here
+        quiet.import_tensorflow()
+        from sweep import job  # noqa: F401  (MLflow, Keras, the training loop)
+
+        data.load(name, path, limit)  # the job's threads are pinned later: no TensorFlow op runs here
+    except Exception:
+        pass
 
 
 def joblib_args(config: DictConfig) -> Optional[dict]:
@@ -41,20 +50,26 @@ def joblib_args(config: DictConfig) -> Optional[dict]:
     return args
 
 
-def start(config: DictConfig, n_jobs: int, workers: int) -> bool:
-    """Start `min(n_jobs, workers)` workers of Hydra's joblib pool in the background, each warming once."""
+def start(config: DictConfig, n_jobs: int, data: dict) -> bool:
+    """Start every worker of Hydra's joblib pool in the background, each warming once on `data` (a job's data keys).
+
+    Only when the sweep has a job for every worker: joblib starts all of them, and jobs would otherwise go to cold
+    workers while warm ones sit idle.
+    """
     args = joblib_args(config)
-    if args is None or workers < 2 or n_jobs < 2:  # one worker: joblib runs the jobs in this process
+    workers = args.get("n_jobs") if args else None
+    if not isinstance(workers, int) or workers < 2 or n_jobs < workers:  # 1: joblib runs the jobs in this process
         return False
     from joblib import Parallel, delayed
 
-    d = config.data
-    tasks = [delayed(warm)(d.name, d.path, d.limit) for _ in range(min(n_jobs, workers))]
+    tasks = [delayed(warm)(data["name"], data["path"], data["limit"]) for _ in range(workers)]
 
     def run() -> None:
+        if _stopped.is_set():
+            return
         try:
             Parallel(**args)(tasks)
-        except Exception:  # a warm-up never fails the sweep: the job that follows meets the same problem itself
+        except Exception:  # the pool was stopped (the sweep is not going ahead)
             pass
 
     thread = threading.Thread(target=run, name="sweep-warmup", daemon=True)
@@ -65,6 +80,7 @@ def start(config: DictConfig, n_jobs: int, workers: int) -> bool:
 
 def stop() -> None:
     """Kill the warming workers at once (the sweep is not going ahead); without this, exit waits for them."""
+    _stopped.set()
     if not _started:
         return
     from joblib.externals.loky import get_reusable_executor
@@ -80,7 +96,8 @@ def env_overrides(env: dict) -> List[str]:
 
 def quoted(value: Any) -> str:
     """`value` as a quoted string of Hydra's override grammar that reads back unchanged (no interpolation)."""
-    out, text = [], str(value).replace("${", "\\${")  # OmegaConf would resolve ${...}
+    # OmegaConf would resolve ${...}: escape it, and double the backslashes before it so they stay literal
+    out, text = [], re.sub(r"(\\*)\$\{", lambda m: m.group(1) * 2 + "\\${", str(value))
     for i, char in enumerate(text):
         rest = text[i:]
         if char == "\\" and rest.lstrip("\\")[:1] in ("'", ""):  # backslashes before a quote or the end: doubled
