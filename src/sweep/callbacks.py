@@ -73,14 +73,13 @@ class SweepCallback(Callback):
             fail(exc)
         # Config, data and store are fine: workers start loading while this process and Hydra finish preparing.
         # (Not before the store's probe, whose fail-fast MLflow settings a worker spawned then would keep.)
-        if cells and warmup.start(config, len(cells), cells[0]["data"]):
-            try:
-                self._prepare(config, jobs, cells, experiment_id)
-            except BaseException:
-                warmup.stop()  # or the exit waits for the warm-up
-                raise
-        else:
+        if cells:
+            warmup.start(config, len(cells), cells[0]["data"])
+        try:
             self._prepare(config, jobs, cells, experiment_id)
+        except BaseException:
+            warmup.stop()  # nothing without a warm-up; with one, the exit would wait for it
+            raise
 
     def _prepare(self, config: DictConfig, jobs: Any, cells: list, experiment_id: str) -> None:
         for name in liveness.reap(self.uri, experiment_id):
