@@ -36,7 +36,18 @@ def test_no_warm_up_for_other_launchers_one_worker_or_fewer_jobs_than_workers():
 
 @pytest.mark.parametrize(
     "value",
-    ["sqlite:////tmp/a b/x.db", "reg,act", "it's", "C:\\runs\\", "a\\'b", "${oc.env:HOME}", "a\\${x}", "", "h:5000"],
+    [
+        "sqlite:////tmp/a b/x.db",
+        "reg,act",
+        "it's",
+        "C:\\runs\\",
+        "a\\'b",
+        "${oc.env:HOME}",
+        "a\\${x}",
+        "a\\\n",
+        "",
+        "h:5000",
+    ],
 )
 def test_context_values_reach_the_job_config_unchanged(value):
     (override,) = warmup.env_overrides({"SWEEP_X": value})

@@ -32,12 +32,13 @@ def export(config: DictConfig, jobs: list, cells: list, sweep_id: str, parent_id
     Workers spawned after this inherit the environment; Hydra sets env_set around each job in whichever process runs
     it, which reaches the workers sweep.warmup started earlier.
     """
+    parallel = workers(config)
     env = {
         store.ENV_SWEEP_ID: sweep_id,
         store.ENV_PARENT: parent_id,
         store.ENV_EXPERIMENT: experiment_id,
         store.ENV_N_JOBS: str(len(cells) or ""),
-        store.ENV_WORKERS: str(max(1, min(workers(config), len(cells) or workers(config)))),
+        store.ENV_WORKERS: str(max(1, min(parallel, len(cells) or parallel))),
         plan.ENV_SWEPT_KEYS: ",".join(plan.swept_keys(jobs)),
     }
     # The store's URI stays out of the job configs (they are logged, and a URI may hold credentials): a worker

@@ -16,8 +16,8 @@ from omegaconf import DictConfig, OmegaConf
 
 JOBLIB_LAUNCHER = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 
-_started: List[threading.Thread] = []
-_stopped = threading.Event()
+_started = threading.Event()  # this process started a warm pool
+_stopped = threading.Event()  # the sweep is not going ahead: no pool may start
 
 
 def warm(name: str, path: Optional[str], limit: Optional[int]) -> None:
@@ -72,16 +72,15 @@ def start(config: DictConfig, n_jobs: int, data: dict) -> bool:
         except Exception:  # the pool was stopped (the sweep is not going ahead)
             pass
 
-    thread = threading.Thread(target=run, name="sweep-warmup", daemon=True)
-    thread.start()
-    _started.append(thread)
+    _started.set()
+    threading.Thread(target=run, name="sweep-warmup", daemon=True).start()
     return True
 
 
 def stop() -> None:
     """Kill the warming workers at once (the sweep is not going ahead); without this, exit waits for them."""
     _stopped.set()
-    if not _started:
+    if not _started.is_set():
         return
     from joblib.externals.loky import get_reusable_executor
 
@@ -91,19 +90,13 @@ def stop() -> None:
 
 def env_overrides(env: dict) -> List[str]:
     """`hydra.job.env_set` overrides that set `env` around every job, in whichever process runs it."""
-    return [f"++hydra.job.env_set.{key}={quoted(str(value))}" for key, value in env.items()]
+    return [f"++hydra.job.env_set.{key}={quoted(value)}" for key, value in env.items()]
 
 
 def quoted(value: Any) -> str:
     """`value` as a quoted string of Hydra's override grammar that reads back unchanged (no interpolation)."""
     # OmegaConf would resolve ${...}: escape it, and double the backslashes before it so they stay literal
-    out, text = [], re.sub(r"(\\*)\$\{", lambda m: m.group(1) * 2 + "\\${", str(value))
-    for i, char in enumerate(text):
-        rest = text[i:]
-        if char == "\\" and rest.lstrip("\\")[:1] in ("'", ""):  # backslashes before a quote or the end: doubled
-            out.append("\\\\")
-        elif char == "'":
-            out.append("\\'")
-        else:
-            out.append(char)
-    return "'" + "".join(out) + "'"
+    text = re.sub(r"(\\*)\$\{", lambda m: m.group(1) * 2 + "\\${", str(value))
+    # In Hydra's quoted strings only backslashes before a quote or the end escape: double those, escape the quotes
+    text = re.sub(r"(\\*)('|\Z)", lambda m: m.group(1) * 2 + ("\\'" if m.group(2) else ""), text)
+    return f"'{text}'"
