@@ -37,12 +37,14 @@ def study_loop(cells, epochs: int, data_args: list) -> list:
     """The notebook's loop, back to back in this process: compile defaults, fit(validation_split), evaluate."""
     from hydra import compose, initialize_config_dir
 
-    from sweep import quiet
+    from sweep.process import quiet
 
     quiet.import_tensorflow()  # before sweep.model imports Keras: TensorFlow's start-up chatter stays muted
     import keras
 
-    from sweep import data, model, schema  # noqa: F401 - importing schema registers it with Hydra
+    from sweep import data
+    from sweep.config import schema  # noqa: F401 - importing schema registers it with Hydra
+    from sweep.training import model
 
     class EpochTimes(keras.callbacks.Callback):
         def __init__(self) -> None:
@@ -92,7 +94,7 @@ def one_job(data_args: list, epochs: int) -> None:
     """Per-epoch time and one job's breakdown, study loop vs sweep's single job (one process each)."""
     where = Path(tempfile.mkdtemp(prefix="bench-job-"))
     env = env_for(where)
-    imp, _ = sh(sys.executable, "-c", "from sweep import quiet; quiet.import_tensorflow()", env=env)
+    imp, _ = sh(sys.executable, "-c", "from sweep.process import quiet; quiet.import_tensorflow()", env=env)
     wall, _ = sh(sys.executable, "-m", "sweep.train", *data_args, f"train.epochs={epochs}", env=env)
     (run,) = job_runs(env["MLFLOW_TRACKING_URI"])
     m = run.data.metrics

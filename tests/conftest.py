@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
-from sweep import data, schema  # noqa: F401  (importing schema registers it for compose)
+from sweep import data
+from sweep.config import schema  # noqa: F401  (importing schema registers it for compose)
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 DEBIAN = data.DEBIAN_FASHION_MNIST

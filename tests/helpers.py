@@ -8,7 +8,7 @@ from typing import List
 
 from mlflow import MlflowClient
 
-from sweep import store
+from sweep.tracking import store
 
 
 def run_module(module: str, *args: str, cwd, uri: str = None, env: dict = None, timeout: int = 600):

@@ -8,7 +8,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 
-from sweep import dropout, model, schema
+from sweep.config import checks, schema
+from sweep.training import dropout, model
 from tests.conftest import CONF, compose_cfg
 
 # Transcribed from ../shared/seed/results.md (layers in front of the Dense stack, in order).
@@ -53,7 +54,7 @@ def _describe(layer):
 @pytest.mark.parametrize("reg", sorted(STUDY_STACKS))
 def test_every_cell_builds_the_study_stack(reg, act):
     cfg = compose_cfg(f"reg={reg}", f"act={act}")
-    schema.validate(cfg)
+    checks.validate(cfg)
     net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
     front, dense = net.layers[:-3], net.layers[-3:]
     assert [_describe(layer) for layer in front] == STUDY_STACKS[reg]
@@ -99,7 +100,7 @@ def test_unknown_option_or_key_is_rejected_by_composition(override):
 def test_out_of_range_values_name_their_key(overrides, key):
     cfg = compose_cfg(*overrides)
     with pytest.raises(schema.ConfigError, match=rf"^{key} must be "):
-        schema.validate(cfg)
+        checks.validate(cfg)
 
 
 def test_wrong_type_is_rejected_by_the_schema():
@@ -122,7 +123,7 @@ HIDDEN_EXTRA = {  # with model.reg_at=hidden: what follows each hidden Dense, an
 @pytest.mark.parametrize("reg", sorted(HIDDEN_EXTRA))
 def test_hidden_placement_moves_the_regularizer_onto_the_hidden_layers(reg):
     cfg = compose_cfg(f"reg={reg}", "act=tanh", "model.reg_at=hidden")
-    schema.validate(cfg)
+    checks.validate(cfg)
     net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
     after, penalty = HIDDEN_EXTRA[reg]
     expected = ["Flatten", *(["Dense", *after] * 2), "Dense"]
@@ -143,7 +144,7 @@ def test_hidden_placement_moves_the_regularizer_onto_the_hidden_layers(reg):
 
 def test_placement_is_checked():
     with pytest.raises(schema.ConfigError, match=r"^model.reg_at must be one of input, hidden, got 'output'"):
-        schema.validate(compose_cfg("model.reg_at=output"))
+        checks.validate(compose_cfg("model.reg_at=output"))
 
 
 @pytest.mark.parametrize(

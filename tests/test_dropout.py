@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sweep import dropout, model
+from sweep.training import dropout, model
 from tests.conftest import compose_cfg
 
 RATE, SHAPE = 0.2, (256, 784)  # about 200k units per mask

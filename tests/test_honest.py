@@ -72,7 +72,7 @@ def test_report_is_self_contained_and_logged_to_the_parent(seeded):
 
 
 def test_a_missing_placement_cell_keeps_its_column():
-    from sweep import query, tables
+    from sweep.analysis import query, tables
 
     runs = pd.DataFrame(
         [

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from sweep import data, job, store
+from sweep import data
+from sweep.tracking import store
+from sweep.training import job
 from tests.conftest import compose_cfg
 
 EPOCHS = 2

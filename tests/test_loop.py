@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from sweep import data, loop, model
+from sweep import data
+from sweep.training import loop, model
 from tests.conftest import compose_cfg
 
 N = 1000  # 900 train images after the split: 28 full batches of 32 and a partial one of 4

@@ -13,7 +13,8 @@ import pytest
 from mlflow import MlflowClient
 from omegaconf import OmegaConf
 
-from sweep import plan, store
+from sweep.config import plan
+from sweep.tracking import store
 from tests import servers
 from tests.servers import LOOPBACK
 

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from sweep import report, stats
+from sweep.analysis import effects as effect_stats
+from sweep.analysis import report
 from tests.test_stats import frame, two_by_two
 
 EPOCHS = 4
@@ -66,7 +67,7 @@ def test_write_produces_every_file_and_closes_its_figures(runs, tmp_path):
     assert len(cells) == 9 and set(cells["vs_best"]) <= {"best", "indistinguishable", "worse"}
     assert cells.loc[0, "mean"] == pytest.approx(0.92) and cells.loc[0, "reg"] == "dropout"
     effects = pd.read_csv(tmp_path / "out" / "report_effects.csv")
-    assert row_verdict(effects, "input", "l1") == stats.NO_EFFECT
+    assert row_verdict(effects, "input", "l1") == effect_stats.NO_EFFECT
     assert row_verdict(effects, "hidden", "dropout") == "raises test accuracy"
     assert set(pd.read_csv(tmp_path / "out" / "report_anova.csv")["reg_at"]) == {"hidden"}  # input lacks l1/tanh
     assert (

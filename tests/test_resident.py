@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from sweep import resident
+from sweep.training import resident
 
 
 def test_a_slice_is_copied_once_and_matches_the_array():

@@ -10,7 +10,7 @@ import time
 import mlflow
 from mlflow import MlflowClient
 
-from sweep import liveness
+from sweep.tracking import liveness
 from tests.helpers import all_runs, by_role, run_module, start_module, wait_for
 
 # Enough real images that a job trains for a few seconds: time to interrupt it mid-fit. One job at a time

@@ -11,7 +11,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.models import Model
 
-from sweep import store
+from sweep.tracking import store
 from tests import servers
 
 CELLS = {("none", "relu"), ("none", "sigmoid"), ("l2", "relu"), ("l2", "sigmoid")}

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sp
 
-from sweep import stats
+from sweep.analysis import effects as effect_stats
+from sweep.analysis import stats
 
 T_975_DF2 = 4.302652729911275  # Student's t 0.975 quantile, 2 degrees of freedom (any t table)
 
@@ -106,8 +107,8 @@ def test_effects_identical_runs_have_no_measurable_effect():
             ("input", "l1", "tanh"): [0.93, 0.93],
         }
     )
-    effects = stats.effects(runs)
-    assert len(effects) == 3 and (effects["verdict"] == stats.NO_EFFECT).all()
+    effects = effect_stats.effects(runs)
+    assert len(effects) == 3 and (effects["verdict"] == effect_stats.NO_EFFECT).all()
     assert effects["diff"].tolist() == [0.0, 0.0, 0.0] and not effects[["ci_low", "ci_high"]].isna().any().any()
     zero = row(effects, act="tanh")
     assert zero["ci_low"] == 0.0 == zero["ci_high"]
@@ -115,7 +116,7 @@ def test_effects_identical_runs_have_no_measurable_effect():
 
 def test_effects_report_the_difference_and_welch_interval():
     none, dropout, l1 = [0.900, 0.905, 0.910], [0.930, 0.935, 0.940], [0.85, 0.85]
-    effects = stats.effects(
+    effects = effect_stats.effects(
         frame({("hidden", "none", "relu"): none, ("hidden", "dropout", "relu"): dropout, ("hidden", "l1", "relu"): l1})
     )
     up = row(effects, reg="dropout")
@@ -135,7 +136,7 @@ def test_effects_without_a_baseline_or_with_single_runs_make_no_claim():
             ("input", "l1", "tanh"): [0.9, 0.92],
         }
     )
-    effects = stats.effects(runs)
+    effects = effect_stats.effects(runs)
     assert row(effects, act="relu")["verdict"] == "no `none` cell"
     assert row(effects, act="tanh")["verdict"] == stats.NO_CLAIM and math.isnan(row(effects, act="tanh")["diff"])
 
@@ -151,7 +152,7 @@ def two_by_two(reg_at: str = "input", n: int = 2) -> dict:
 
 
 def test_anova_matches_hand_computed_sums_of_squares():
-    table, note = stats.anova(frame(two_by_two()))["input"]
+    table, note = effect_stats.anova(frame(two_by_two()))["input"]
     assert "two-way" in note
     # balanced 2x2, 2 runs per cell: SS_reg = 8 * 0.01**2, SS_act = SS_int = 0, SS_res = 8 * 0.001**2
     assert list(table.index) == ["activation", "regularizer", "activation x regularizer", "residual"]
@@ -163,7 +164,7 @@ def test_anova_matches_hand_computed_sums_of_squares():
 
 def test_anova_per_placement_only_where_every_cell_has_two_runs():
     runs = frame({**two_by_two("input"), **two_by_two("hidden", n=1)})
-    result = stats.anova(runs)
+    result = effect_stats.anova(runs)
     assert list(result) == ["input", "hidden"] and result["input"][0] is not None
     assert result["hidden"][0] is None and "no claim can be made" in result["hidden"][1]
 
@@ -171,20 +172,20 @@ def test_anova_per_placement_only_where_every_cell_has_two_runs():
 def test_anova_skipped_for_missing_cells_and_identical_runs():
     cells = two_by_two()
     del cells[("input", "dropout", "tanh")]
-    assert stats.anova(frame(cells))["input"][0] is None
+    assert effect_stats.anova(frame(cells))["input"][0] is None
     flat = {key: [0.9, 0.9] for key in two_by_two()}
-    table, note = stats.anova(frame(flat))["input"]
+    table, note = effect_stats.anova(frame(flat))["input"]
     assert table is None and "identical" in note
 
 
 def test_anova_with_one_activation_is_one_way():
     runs = frame({("input", "none", "relu"): [0.9, 0.91], ("input", "l2", "relu"): [0.95, 0.96]})
-    table, note = stats.anova(runs)["input"]
+    table, note = effect_stats.anova(runs)["input"]
     assert "one-way" in note and list(table.index) == ["regularizer", "residual"]
 
 
 def test_caveats_state_plainly_that_single_runs_allow_no_claim():
-    assert "no claim can be made" in stats.caveats(frame({("input", "none", "relu"): [0.9]}))[0]
-    some = stats.caveats(frame({("input", "none", "relu"): [0.9, 0.91], ("input", "l1", "relu"): [0.9]}))
+    assert "no claim can be made" in effect_stats.caveats(frame({("input", "none", "relu"): [0.9]}))[0]
+    some = effect_stats.caveats(frame({("input", "none", "relu"): [0.9, 0.91], ("input", "l1", "relu"): [0.9]}))
     assert "no claim can be made" in some[0] and "l1/relu@input" in some[0]
-    assert stats.caveats(frame(two_by_two())) == []
+    assert effect_stats.caveats(frame(two_by_two())) == []

@@ -10,8 +10,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from sweep import data, overrides, plan, quiet, schema, signals, store
-from sweep.callbacks import fail, new_sweep_id
+from sweep import data
+from sweep.config import checks, overrides, plan, schema
+from sweep.multirun.callback import fail
+from sweep.process import quiet, signals
+from sweep.tracking import store
 
 
 def _conf_dir() -> str:
@@ -20,7 +23,7 @@ def _conf_dir() -> str:
 
 def context(hc: HydraConfig):
     """Read everything a job needs to know from Hydra's runtime config."""
-    from sweep.job import JobContext  # TensorFlow loads here, after every input check has passed
+    from sweep.training.job import JobContext  # TensorFlow loads here, after every input check has passed
 
     multirun = hc.mode == RunMode.MULTIRUN
     swept = os.environ.get(plan.ENV_SWEPT_KEYS, "").split(",") if multirun else []
@@ -29,7 +32,7 @@ def context(hc: HydraConfig):
     return JobContext(
         uri=store.resolve_uri(Path(hc.runtime.cwd)),
         run_name=plan.cell_name(choices, list(hc.overrides.task), swept),
-        sweep_id=os.environ.get(store.ENV_SWEEP_ID) if multirun else new_sweep_id(),
+        sweep_id=os.environ.get(store.ENV_SWEEP_ID) if multirun else store.new_sweep_id(),
         choices=choices,
         config_dir=Path(hc.runtime.output_dir) / hc.output_subdir if hc.output_subdir else None,
         index=(hc.job.num + 1) if multirun else 1,
@@ -43,13 +46,13 @@ def main(cfg: DictConfig) -> float:
     hc = HydraConfig.get()
     if hc.mode != RunMode.MULTIRUN:  # a multirun's parent has checked all of this for every job already
         try:
-            schema.validate(cfg)
+            checks.validate(cfg)
             data.raw(cfg.data.name, cfg.data.path)
             store.check_reachable(store.resolve_uri(Path(hc.runtime.cwd)))
         except (schema.ConfigError, data.DataError, store.StoreError) as exc:
             fail(exc)
     quiet.import_tensorflow()
-    from sweep.job import run
+    from sweep.training.job import run
 
     return run(cfg, context(hc))  # inside a multirun, an error fails this job only
 

@@ -1,4 +1,4 @@
-"""The report's figures: per-placement heatmaps (accuracy with CIs, generalization gap) and learning curves."""
+"""Comparison figures: the table's heatmap, the report's per-placement heatmaps (accuracy with CIs, gap), curves."""
 
 from typing import Callable, List, Tuple
 
@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sweep.stats import ACT_ORDER, PLACEMENTS, REG_ORDER, order, with_placement  # noqa: E402
+from sweep.analysis.stats import ACT_ORDER, PLACEMENTS, REG_ORDER, order, with_placement  # noqa: E402
 
 MARKS = {"best": "★ ", "indistinguishable": "≈ ", "indistinguishable (identical runs)": "≈ "}
 
@@ -101,3 +101,26 @@ def _curve(ax: plt.Axes, frame: pd.DataFrame) -> None:
         ax.fill_between(frame.index, mean - std, mean + std, color=line.get_color(), alpha=0.25, linewidth=0)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
+
+
+def heatmap(table: pd.DataFrame, title: str) -> plt.Figure:
+    """A reg x act heatmap of a value table, each cell annotated; empty cells shown as gaps."""
+    fig, ax = plt.subplots(figsize=(1.6 * len(table.columns) + 2.5, 0.55 * len(table.index) + 1.8))
+    values = table.to_numpy(dtype=float)
+    image = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(table.columns)), table.columns)
+    ax.set_yticks(range(len(table.index)), table.index)
+    ax.set(xlabel=table.columns.name or "act", ylabel=table.index.name or "reg", title=title)
+    for (i, j), value in np.ndenumerate(values):
+        ax.text(
+            j,
+            i,
+            "missing" if np.isnan(value) else f"{value:.4f}",
+            ha="center",
+            va="center",
+            color="white" if np.isnan(value) or value < np.nanmean(values) else "black",
+            fontsize=8,
+        )
+    fig.colorbar(image, ax=ax)
+    fig.tight_layout()
+    return fig

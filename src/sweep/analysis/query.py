@@ -6,7 +6,7 @@ import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 
-from sweep import store
+from sweep.tracking import store
 
 COLUMNS = {
     "tags.cell": "cell",

@@ -1,15 +1,13 @@
 """The comparison report: one self-contained HTML file (figures inline), the same in Markdown, and CSV tables."""
 
-import base64
-import html
 import io
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import pandas as pd
 
-from sweep import report_figures as figures
-from sweep import stats
+from sweep.analysis import effects as effect_stats
+from sweep.analysis import figures, render, stats
 
 RANKED_NOTE = (
     "Every cell is compared with the best by Welch's t-test, Holm-corrected across those comparisons (α = 0.05). "
@@ -19,12 +17,7 @@ EFFECTS_NOTE = (
     "Difference of mean test accuracy (regularizer − none) at the same activation and placement, with Welch's 95% CI, "
     "not corrected for multiple comparisons. “no measurable effect”: the CI covers 0."
 )
-STYLE = (
-    "body{font-family:system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0 16px}"
-    "th,td{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:right}th{background:#eee}"
-    "img{max-width:100%;display:block;margin:8px 0 16px}.caveat{color:#a40}"
-)
-Block = Tuple[str, object]
+Block = render.Block
 
 
 def _num(x, spec: str) -> str:
@@ -77,7 +70,10 @@ def _png(fig) -> bytes:
 def analyse(runs: pd.DataFrame) -> Dict[str, object]:
     """Every statistic the report shows: ranked cells, effects versus none, ANOVA per placement, caveats."""
     return dict(
-        ranked=stats.ranked(runs), effects=stats.effects(runs), anova=stats.anova(runs), caveats=stats.caveats(runs)
+        ranked=stats.ranked(runs),
+        effects=effect_stats.effects(runs),
+        anova=effect_stats.anova(runs),
+        caveats=effect_stats.caveats(runs),
     )
 
 
@@ -105,35 +101,6 @@ def blocks(results: Dict[str, object], histories: Optional[pd.DataFrame]) -> Lis
     return out
 
 
-def markdown(title: str, content: List[Block]) -> str:
-    """The blocks as Markdown; images refer to PNG files written beside it."""
-    parts = [f"# {title}"]
-    for kind, value in content:
-        if kind == "table":
-            parts.append(value.to_markdown(index=False, disable_numparse=True))
-        elif kind == "img":
-            parts.append(f"![{value[0]}]({value[0]})")
-        else:
-            parts.append({"h2": "## ", "caveat": "**Note:** ", "p": ""}[kind] + value)
-    return "\n\n".join(parts) + "\n"
-
-
-def to_html(title: str, content: List[Block]) -> str:
-    """The blocks as one HTML page with every image inline (base64 PNG): no file or network access needed."""
-    parts = [f"<h1>{html.escape(title)}</h1>"]
-    for kind, value in content:
-        if kind == "table":
-            parts.append(value.to_html(index=False, border=0))
-        elif kind == "img":
-            data = base64.b64encode(value[1]).decode("ascii")
-            parts.append(f'<img alt="{html.escape(value[0])}" src="data:image/png;base64,{data}">')
-        else:
-            tag = {"h2": "<h2>{}</h2>", "caveat": '<p class="caveat">{}</p>', "p": "<p>{}</p>"}[kind]
-            parts.append(tag.format(html.escape(value)))
-    head = f'<meta charset="utf-8"><title>{html.escape(title)}</title><style>{STYLE}</style>'
-    return f"<!DOCTYPE html>\n<html><head>{head}</head><body>\n" + "\n".join(parts) + "\n</body></html>\n"
-
-
 def write(runs: pd.DataFrame, histories: Optional[pd.DataFrame], out_dir: Path, title: str) -> List[Path]:
     """Write report.html, report.md, its PNGs and the cells/effects/ANOVA CSVs into out_dir; return their paths."""
     out = Path(out_dir)
@@ -141,8 +108,8 @@ def write(runs: pd.DataFrame, histories: Optional[pd.DataFrame], out_dir: Path, 
     results = analyse(runs)
     content = blocks(results, histories)
     files = [out / "report.html", out / "report.md", out / "report_cells.csv", out / "report_effects.csv"]
-    files[0].write_text(to_html(title, content), encoding="utf-8")
-    files[1].write_text(markdown(title, content), encoding="utf-8")
+    files[0].write_text(render.to_html(title, content), encoding="utf-8")
+    files[1].write_text(render.markdown(title, content), encoding="utf-8")
     results["ranked"].to_csv(files[2], index=False)
     results["effects"].to_csv(files[3], index=False)
     anovas = [

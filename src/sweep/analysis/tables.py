@@ -4,7 +4,7 @@ from typing import List
 
 import pandas as pd
 
-from sweep import report, stats
+from sweep.analysis import effects, report, stats
 
 
 def _column(cells: pd.DataFrame) -> pd.Series:
@@ -66,16 +66,16 @@ def render(cells: pd.DataFrame, sweep_id: str) -> str:
         ]
     runs = finished(cells)
     if not runs.empty and (runs["reg"] == "none").any() and (runs["reg"] != "none").any():
-        effects = report.effects_table(stats.effects(runs))
+        shown = report.effects_table(effects.effects(runs))
         parts += [
             "## Does each regularizer help? (test accuracy vs none, same act and placement)",
             "",
-            effects.to_markdown(index=False, disable_numparse=True),
+            shown.to_markdown(index=False, disable_numparse=True),
             "",
             report.EFFECTS_NOTE,
             "",
         ]
-    parts += [f"**Note:** {line}" for line in stats.caveats(runs)] if not runs.empty else []
+    parts += [f"**Note:** {line}" for line in effects.caveats(runs)] if not runs.empty else []
     gaps = cells[cells["status"] != "FINISHED"]
     if not gaps.empty:
         parts += ["", "## Cells without a finished run", ""]

@@ -9,7 +9,8 @@ from hydra.core.override_parser.types import Glob
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf import OmegaConf
 
-from sweep.schema import ConfigError, validate
+from sweep.config.checks import validate
+from sweep.config.schema import ConfigError
 
 HYDRA_FLAGS_WITH_VALUE = {
     "--cfg",

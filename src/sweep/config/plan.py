@@ -6,7 +6,8 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from sweep import data, schema
+from sweep import data
+from sweep.config import checks, schema
 
 ENV_SWEPT_KEYS = "SWEEP_SWEPT_KEYS"
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
@@ -50,7 +51,7 @@ def check(config: DictConfig, jobs: List[List[str]]) -> List[dict]:
     cells = []
     for overrides in jobs:
         job_cfg = loader.load_sweep_config(config, list(overrides))
-        schema.validate(job_cfg)
+        checks.validate(job_cfg)
         data.raw(job_cfg.data.name, job_cfg.data.path)  # missing or corrupt data fails here, read once
         name = cell_name(job_cfg.hydra.runtime.choices, list(overrides), swept)
         cells.append(

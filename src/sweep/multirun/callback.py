@@ -3,20 +3,16 @@
 import atexit
 import os
 import sys
-import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, List, Optional
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, read_write
 
-from sweep import liveness, parent, plan, schema, signals, store, warmup
-
-
-def new_sweep_id() -> str:
-    """A sortable, unique sweep id: UTC time plus a random suffix."""
-    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+from sweep.config import plan, schema
+from sweep.multirun import parent, warmup
+from sweep.process import signals
+from sweep.tracking import liveness, store
 
 
 def fail(exc: Exception) -> None:
@@ -88,7 +84,7 @@ class SweepCallback(Callback):
         done = store.finished_runs(self.uri, experiment_id)
         self.skipped = [c["cell"] for c in cells if c["config_hash"] in done and not c["retrain"]]
         self.expected = len(cells) - len(self.skipped)  # jobs that must finish for the sweep to be FINISHED
-        sweep_id = new_sweep_id()
+        sweep_id = store.new_sweep_id()
         self.parent = parent.start(self.uri, experiment_id, sweep_id, cells)
         export(config, jobs or [], cells, sweep_id, self.parent, experiment_id)
         print(

@@ -5,7 +5,7 @@ from typing import Dict, List
 from mlflow import MlflowClient
 from mlflow.tracking.context.registry import resolve_tags
 
-from sweep import liveness, store
+from sweep.tracking import liveness, store
 
 
 def start(uri: str, experiment_id: str, sweep_id: str, cells: List[dict]) -> str:

@@ -27,10 +27,11 @@ def warm(name: str, path: Optional[str], limit: Optional[int]) -> None:
     the same problem reports it itself.
     """
     try:
-        from sweep import data, quiet
+        from sweep import data
+        from sweep.process import quiet
 
         quiet.import_tensorflow()
-        from sweep import job  # noqa: F401  (MLflow, Keras, the training loop)
+        from sweep.training import job  # noqa: F401  (MLflow, Keras, the training loop)
 
         data.load(name, path, limit)  # the job's threads are pinned later: no TensorFlow op runs here
     except Exception:

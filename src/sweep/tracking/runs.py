@@ -1,10 +1,9 @@
-"""MLflow writes of one job: its run, params, per-epoch metrics, plots, config files and the model."""
+"""MLflow writes of one job: its run, params, per-epoch metrics, plots and config files."""
 
 import logging
 import os
 import time
 import traceback
-import types
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, Mapping, Optional
@@ -12,9 +11,8 @@ from typing import Any, Dict, Iterator, Mapping, Optional
 import keras
 import matplotlib.pyplot as plt
 import mlflow
-from mlflow.models import Model, infer_signature
 
-from sweep import liveness, store
+from sweep.tracking import liveness, store
 
 TAG_FAILURE = "failure_reason"
 
@@ -103,35 +101,3 @@ def log_config_files(config_dir: Optional[Path]) -> None:
     """Log Hydra's config.yaml, hydra.yaml and overrides.yaml of the job under hydra/."""
     if config_dir is not None and config_dir.is_dir():
         mlflow.log_artifacts(str(config_dir), "hydra")
-
-
-def _save_keras_model(path: str, **kwargs: Any) -> Any:
-    # MLflow 3.17 writes the input example before creating the model folder (FileNotFoundError); create it first.
-    os.makedirs(path, exist_ok=True)
-    kwargs.pop("validate_serving_input", None)  # read by Model.log, unknown to the Keras flavor
-    return mlflow.keras.save_model(path=path, **kwargs)
-
-
-_KERAS_FLAVOR = types.SimpleNamespace(__name__="mlflow.keras", save_model=_save_keras_model)
-
-
-def log_model(model: keras.Model, example: Any) -> str:
-    """Log the model in MLflow's Keras flavor with signature and input example; return its models:/ URI."""
-    # A direct call: predict() would trace a new predict function for every job's model (~0.1 s), for 5 images
-    signature = infer_signature(example, keras.ops.convert_to_numpy(model(example, training=False)))
-    info = Model.log(
-        artifact_path=None,
-        name="model",
-        flavor=_KERAS_FLAVOR,
-        model=model,
-        signature=signature,
-        input_example=example,
-        # No reload-and-predict check of the example (~0.3 s a job): tests load every logged model through pyfunc.
-        validate_serving_input=False,
-        # Explicit requirements: inferring them re-imports TensorFlow in a subprocess (~7 s a job).
-        pip_requirements=[
-            *mlflow.keras.get_default_pip_requirements(),
-            *mlflow.tensorflow.get_default_pip_requirements(),
-        ],
-    )
-    return info.model_uri

@@ -5,7 +5,9 @@ Kept free of TensorFlow so that `sweep.compare` and the multirun parent start fa
 
 import os
 import sqlite3
+import uuid
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, Iterator, Optional
 
@@ -29,6 +31,11 @@ PROBE_TIMEOUT_S = 5
 
 class StoreError(RuntimeError):
     """The tracking store cannot be reached or used; the message names MLFLOW_TRACKING_URI."""
+
+
+def new_sweep_id() -> str:
+    """A sortable, unique sweep id: UTC time plus a random suffix."""
+    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
 def resolve_uri(launch_dir: Path) -> str:

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sweep import model, resident
+from sweep.training import model, resident
 
 
 class InGraphLoop(keras.Model):

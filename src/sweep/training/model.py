@@ -5,7 +5,7 @@ from typing import Any, List
 import keras
 import tensorflow as tf
 
-from sweep.dropout import HashDropout
+from sweep.training.dropout import HashDropout
 
 
 def dropout(rate: float, speed: Any) -> keras.layers.Dropout:

@@ -1,0 +1,55 @@
+"""Fit one model as the study did (validation_split), per-epoch metrics logged, stopping on a signal or a NaN loss."""
+
+import math
+import sys
+from typing import Any, Dict, Optional
+
+import keras
+
+from sweep.data import Dataset
+from sweep.process import signals
+from sweep.tracking import runs
+from sweep.training import loop
+
+
+class DivergedError(RuntimeError):
+    """The training loss became NaN or infinite; training was stopped at once."""
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """End training at the next batch once Ctrl-C or SIGTERM has arrived."""
+
+    def on_train_batch_end(self, batch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        if signals.interrupted.is_set():
+            self.model.stop_training = True
+
+
+def fit(net: keras.Model, ds: Dataset, train: Any, speed: Any) -> keras.callbacks.History:
+    """Fit as the study did (validation_split), logging each epoch; stop at once if the loss diverges.
+
+    Returns Keras' History: `.history` per epoch, `.model` the model whose evaluate() the job calls (for
+    speed.loop=in_graph the loop, whose test step validation traced already: no second trace, ~0.2 s a job).
+    """
+    callbacks = [runs.EpochMetrics(), keras.callbacks.TerminateOnNaN(), StopOnSignal()]
+    verbose = 1 if sys.stdout.isatty() else 2
+    with signals.deferred():  # Ctrl-C/SIGTERM stop training at a batch boundary, then interrupt the job
+        if speed.loop == "in_graph":
+            fitted = loop.fit(net, ds.x_train, ds.y_train, train, speed, callbacks, verbose)
+        else:  # Keras' own loop, as the notebook called it
+            fitted = net.fit(
+                ds.x_train,
+                ds.y_train,
+                epochs=train.epochs,
+                batch_size=train.batch_size,
+                validation_split=train.validation_split,
+                validation_batch_size=speed.eval_batch_size,  # evaluation only: training batches stay 32
+                callbacks=callbacks,
+                verbose=verbose,
+            )
+    history = fitted.history
+    if not all(math.isfinite(v) for v in history["loss"]):
+        raise DivergedError(
+            f"the training loss became {history['loss'][-1]} in epoch {len(history['loss'])}; "
+            f"training was stopped (train.learning_rate={train.learning_rate})"
+        )
+    return fitted
