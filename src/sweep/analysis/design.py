@@ -27,6 +27,12 @@ class Design:
     cols: Optional[str] = "act"
     pages: List[str] = field(default_factory=list)  # every other factor: one table per combination of its levels
 
+    @property
+    def keys(self) -> List[str]:
+        """The columns that tell cells apart in tables and statistics: the factors, and the pivot's rows and columns
+        (reg and act show even where they were not swept; a key held fixed adds no cell)."""
+        return list(dict.fromkeys([*self.factors, self.rows, *([self.cols] if self.cols else [])]))
+
 
 def select(jobs: pd.DataFrame, sweep_id: str, planned: List[dict]) -> pd.DataFrame:
     """One row per job of the sweep: its latest FINISHED run from any invocation, else its latest run here.

@@ -18,7 +18,7 @@ def write_tables(runs: pd.DataFrame, design: Design, sweep_id: str, out: Path) -
     shown.astype({"best_epoch": "Int64"}).to_csv(csv, index=False)  # whole epochs, not 12.0
     done = tables.finished(runs)
     if not done.empty:
-        fig = figures.table_heatmap(stats.aggregate(done, design.factors), design, runs, sweep_id)
+        fig = figures.table_heatmap(stats.aggregate(done, design.keys), design, runs, sweep_id)
         fig.savefig(png, dpi=120)
         figures.plt.close(fig)
         return [md, csv, png]
@@ -28,6 +28,5 @@ def write_tables(runs: pd.DataFrame, design: Design, sweep_id: str, out: Path) -
 def write_full_report(runs: pd.DataFrame, design: Design, sweep_id: str, out: Path) -> List[Path]:
     """The --report files: self-contained HTML, Markdown, CSVs and figures, with learning curves over seeds."""
     done = tables.finished(runs)
-    keys = [k for k in (*design.factors, design.rows, design.cols) if k]
-    histories = query.histories(done, ["accuracy", "val_accuracy"], keys)
+    histories = query.histories(done, ["accuracy", "val_accuracy"], design.keys)
     return report.write(done, histories, out, f"Sweep {sweep_id}", design, levels=runs)

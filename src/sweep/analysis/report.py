@@ -25,10 +25,10 @@ def _png(fig) -> bytes:
 def analyse(runs: pd.DataFrame, design: Design) -> Dict[str, object]:
     """Every statistic the report shows: ranked cells, effects versus the baselines, the ANOVA, caveats."""
     return dict(
-        ranked=stats.ranked(runs, design.factors),
-        effects=effect_stats.effects(runs, design.factors, design.baseline),
-        anova=effect_stats.anova(runs, design.factors),
-        caveats=effect_stats.caveats(runs, design.factors),
+        ranked=stats.ranked(runs, design.keys),
+        effects=effect_stats.effects(runs, design.keys, design.baseline),
+        anova=effect_stats.anova(runs, design.keys),
+        caveats=effect_stats.caveats(runs, design.keys),
     )
 
 
@@ -60,7 +60,7 @@ def blocks(
     accuracy = figures.accuracy_heatmap(ranked, design, levels)
     out += [("h2", "Mean test accuracy"), ("img", ("report_accuracy.png", _png(accuracy)))]
     out += [("h2", "Cells ranked by mean test accuracy")] + [("p", RANKED_NOTE)] * bool(ranked["n"].max() > 1)
-    out += [("table", ranked_table(ranked, design.factors)), *_claims(results)]
+    out += [("table", ranked_table(ranked, design.keys)), *_claims(results)]
     out += [
         ("h2", "Generalization gap"),
         ("img", ("report_gap.png", _png(figures.gap_heatmap(ranked, design, levels)))),
@@ -76,7 +76,7 @@ def blocks(
 def cells_table(ranked: pd.DataFrame, runs: pd.DataFrame, design: Design) -> pd.DataFrame:
     """cells.csv: the ranked cells, with reg and act also where they were held fixed."""
     table = ranked.copy()
-    for i, key in enumerate(k for k in ALWAYS_NAMED if k not in design.factors and k in runs):
+    for i, key in enumerate(k for k in ALWAYS_NAMED if k not in design.keys and k in runs):
         table.insert(1 + i, key, " / ".join(runs[key].dropna().astype(str).unique()))
     return table
 

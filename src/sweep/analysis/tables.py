@@ -70,8 +70,8 @@ def render(runs: pd.DataFrame, design: Design, sweep_id: str) -> str:
 def _effects(done: pd.DataFrame, design: Design) -> List[str]:
     if done.empty:
         return []
-    notes = [f"**Note:** {line}" for line in effects.caveats(done, design.factors)]
-    found = effects.effects(done, design.factors, design.baseline)
+    notes = [f"**Note:** {line}" for line in effects.caveats(done, design.keys)]
+    found = effects.effects(done, design.keys, design.baseline)
     if found.empty or found["n"].max() < 2 and found["n_baseline"].max() < 2:
         return notes  # n = 1 everywhere: the caveat says it in one line, no table of dashes
     title = "## Does each factor help? (test accuracy vs its baseline, the other factors held fixed)"

@@ -9,7 +9,7 @@ since those workers were spawned before the context existed.
 """
 
 import threading
-from typing import Any, List, Optional
+from typing import List, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
