@@ -11,13 +11,17 @@ from typing import Tuple
 
 import keras
 
-from sweep.training.dropout import plain
+from sweep.training.dropout import HashDropout, plain
 
 
 def serving_model(net: keras.Model, image: Tuple[int, ...]) -> keras.Model:
-    """`net` (same weights, plain Keras layers) behind the study's normalization: it takes raw images of `image`."""
+    """`net` behind the study's normalization, in plain Keras layers: it takes raw images of shape `image`.
+
+    The net's own layers (and so its weights) are shared, not copied (copying cost ~0.05 s a job); only HashDropout,
+    which holds no weights, becomes Keras' Dropout.
+    """
     front = [keras.Input(shape=image, dtype="float64"), keras.layers.UnitNormalization(axis=1, dtype="float64")]
-    copy = keras.Sequential([*front, *(plain(layer) for layer in net.layers)])
-    copy.set_weights(net.get_weights())
-    copy.compile_from_config(net.get_compile_config())  # the net's optimizer settings (fresh state), loss, metrics
-    return copy
+    layers = [plain(layer) if isinstance(layer, HashDropout) else layer for layer in net.layers]
+    served = keras.Sequential([*front, *layers])
+    served.compile_from_config(net.get_compile_config())  # the net's optimizer settings (fresh state), loss, metrics
+    return served
