@@ -99,3 +99,17 @@ def test_a_users_own_activation_sweeps_beside_relu_after_the_studys_own(store):
         f"{[p for p in by_role(all_runs(uri=uri), 'parent')][-1].info.artifact_uri}/sweep/design.json"
     )
     assert design["factors"] == ["act"] and design["baseline"] == {"act": "relu"}
+
+
+def test_compare_pivots_on_any_swept_key_and_refuses_one_not_swept(store, tmp_path, monkeypatch, capsys):
+    from sweep import compare
+
+    where, uri, _ = store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    assert compare.main(["--rows", "act", "--out", str(tmp_path)]) == 0  # the latest sweep: relu and elu
+    out = capsys.readouterr().out
+    assert "## Test accuracy (rows: act)" in out and re.search(r"^\| elu +\| 0\.\d{4} +\|$", out, re.MULTILINE)
+    assert compare.main(["--cols", "train.seed", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --cols: 'train.seed' is not a swept key of this sweep; allowed: act, reg"
+    )

@@ -156,6 +156,9 @@ def test_runs_alike_in_every_factor_but_not_in_their_cell_are_kept_apart():
         (["reg", "train.learning_rate"], None, None, ("reg", "train.learning_rate", [])),
         (["reg", "act", "train.learning_rate"], None, "train.learning_rate", ("reg", "train.learning_rate", ["act"])),
         (["reg", "act"], "act", "reg", ("act", "reg", [])),
+        (["reg", "act"], None, "reg", ("act", "reg", [])),
+        (["reg", "act"], "act", None, ("act", "reg", [])),
+        (["train.learning_rate"], None, "act", ("train.learning_rate", "act", [])),
     ],
 )
 def test_the_pivot_defaults_to_reg_by_act_and_takes_any_swept_key(factors, rows, cols, expected):

@@ -2,6 +2,7 @@
 
 import argparse
 import dataclasses
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -49,6 +50,7 @@ def _pivot_problem(args: argparse.Namespace, factors: List[str]) -> Optional[str
 def main(argv: Optional[List[str]] = None) -> int:
     """Print the sweep's tables, write its report files and log them to the sweep's parent run."""
     args = parse_args(argv)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # reading the parent's plan: no bars
     try:
         uri, experiment_id, sweep_id, parent = locate(args)
     except (store.StoreError, NothingToCompare) as exc:

@@ -108,14 +108,18 @@ def fixed_settings(runs: pd.DataFrame, factors: Sequence[str]) -> Dict[str, str]
 
 
 def view(factors: Sequence[str], rows: Optional[str] = None, cols: Optional[str] = None) -> Dict[str, object]:
-    """The pivot: rows reg (or the first other factor), columns act (or the next), a table per level of the rest."""
-    free = [f for f in factors if f not in (rows, cols)]
+    """The pivot: rows reg (or the first other factor), columns act (or the next), a table per level of the rest.
+
+    Without factors (one cell) it is the study's reg x act; reg and act may be chosen even where held fixed.
+    """
+    study = not factors
     if rows is None:
-        rows = "reg" if "reg" in free or not factors else next((f for f in free if f != "act"), "reg")
-    free = [f for f in free if f != rows]
+        prefer = (["reg"] if "reg" in factors or study else [f for f in factors if f != "act"]) + ["reg", "act"]
+        rows = next(f for f in prefer if f != cols)
     if cols is None:
-        cols = "act" if "act" in free or not factors else (free[0] if free else None)
-    return {"rows": rows, "cols": cols, "pages": [f for f in free if f != cols]}
+        prefer = (["act"] if "act" in factors or study else []) + list(factors)
+        cols = next((f for f in prefer if f != rows), None)
+    return {"rows": rows, "cols": cols, "pages": [f for f in factors if f not in (rows, cols)]}
 
 
 def build(jobs: pd.DataFrame, sweep_id: str, planned: List[dict], recorded: Optional[dict]) -> tuple:
