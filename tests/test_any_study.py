@@ -5,17 +5,30 @@ once averaged as one cell), the same with two seeds (resumed: two jobs reused), 
 their own folder swept beside relu (relu reused).
 """
 
+import contextlib
+import io
 import re
+from types import SimpleNamespace
 
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 
+from sweep import compare
 from tests.helpers import all_runs, by_role, run_module
 
 USER = ["data=fashion_mnist", "data.limit=2000", "train.epochs=1"]  # the command issue 14 reports
 RATES = "train.learning_rate=0.01,0.001"
+
+
+def compared(where, uri: str, name: str, *args: str) -> SimpleNamespace:
+    """`python -m sweep.compare --out NAME ARGS` on the store, run in this process (it has the imports already)."""
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as env, contextlib.redirect_stdout(out):
+        env.setenv("MLFLOW_TRACKING_URI", uri)
+        code = compare.main(["--out", str(where / name), *args])
+    return SimpleNamespace(returncode=code, stdout=out.getvalue())
 
 
 @pytest.fixture(scope="module")
@@ -30,21 +43,21 @@ def store(tmp_path_factory):
     ):
         done = run_module("sweep.train", *args, cwd=where, uri=uri)
         assert done.returncode == 0, done.stderr[-3000:]
-        steps[name] = (done, run_module("sweep.compare", "--out", name, *report, cwd=where, uri=uri))
+        steps[name] = (done, compared(where, uri, name, *report))
     options = where / "my_options" / "act"
     options.mkdir(parents=True)
     (options / "elu.yaml").write_text("name: elu\n")
     args = ["-m", f"--config-dir={options.parent}", "act=relu,elu", *USER, "hydra/launcher=basic"]
     done = run_module("sweep.train", *args, cwd=where, uri=uri)
     assert done.returncode == 0, done.stderr[-3000:]
-    steps["elu"] = (done, run_module("sweep.compare", "--out", "elu", cwd=where, uri=uri))
+    steps["elu"] = (done, compared(where, uri, "elu"))
     return where, uri, steps
 
 
 def test_two_learning_rates_are_two_cells_and_one_run_each_allows_no_claim(store):
     where, _, steps = store
     _, compared = steps["rates"]
-    assert compared.returncode == 0, compared.stderr[-2000:]
+    assert compared.returncode == 0, compared.stdout[-2000:]
     out = compared.stdout
     assert "2 cells, 2 runs, all finished" in out and "(n=2)" not in out
     assert "Fixed: data=fashion_mnist, data.limit=2000, data.image_shape=[28,28], data.classes=10" in out
@@ -102,8 +115,6 @@ def test_a_users_own_activation_sweeps_beside_relu_after_the_studys_own(store):
 
 
 def test_compare_pivots_on_any_swept_key_and_refuses_one_not_swept(store, tmp_path, monkeypatch, capsys):
-    from sweep import compare
-
     where, uri, _ = store
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     assert compare.main(["--rows", "act", "--out", str(tmp_path)]) == 0  # the latest sweep: relu and elu
