@@ -49,7 +49,7 @@ def test_a_diverging_cell_fails_alone_with_its_reason(tmp_path, fashion_small):
 
 def test_sigterm_marks_the_running_child_and_the_parent_killed(tmp_path):
     proc = start_module("sweep.train", "-m", "reg=none,l1,l2", *SLOW, cwd=tmp_path)
-    wait_for(proc, "[sweep] cell 2 of 3", "Epoch 2/")
+    wait_for(proc, "[sweep] cell 2 of 3", "] epoch 2/")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=120) != 0
     runs = all_runs()
@@ -63,14 +63,17 @@ def test_sigterm_marks_the_running_child_and_the_parent_killed(tmp_path):
 def test_kill_9_then_the_same_command_finishes_the_rest_once(tmp_path):
     args = ["-m", "reg=none,l1,l2", *SLOW]
     proc = start_module("sweep.train", *args, cwd=tmp_path)
-    wait_for(proc, "[sweep] cell 2 of 3", "Epoch 2/")
+    wait_for(proc, "[sweep] cell 2 of 3", "] epoch 2/")
     proc.kill()
     proc.wait()
     assert [r.info.status for r in all_runs()].count("RUNNING") == 2  # the parent and cell 2, orphaned
     again = run_module("sweep.train", *args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "marked KILLED: reg=l1 act=relu" in again.stdout
-    assert "reg=none act=relu skipped: FINISHED before" in again.stdout
+    assert again.stdout.count("already finished") == 2, again.stdout  # said once when it starts, counted at the end
+    assert "[sweep] 1 of 3 cells already finished: skipped" in again.stdout
+    assert "[sweep] summary: 2 finished, 1 skipped (already finished)" in again.stdout
+    assert "skipped: FINISHED before" not in again.stdout and "  skipped " not in again.stdout  # nor listed
     runs = all_runs()
     assert not [r for r in runs if r.info.status == "RUNNING"]
     finished = [r.info.run_name for r in by_role(runs, "job") if r.info.status == "FINISHED"]
