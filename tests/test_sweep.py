@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from sweep import compare
 from sweep.tracking import store
 from tests.helpers import run_module, sweep_in
 
@@ -171,3 +172,12 @@ def test_help_lists_groups_and_options(tmp_path):
     ):
         assert line in done.stdout
     assert "validation_split: 0.1" in done.stdout and "MLFLOW_TRACKING_URI" in done.stdout
+
+
+def test_compare_help_reads_as_plain_text(capsys):
+    with pytest.raises(SystemExit) as done:
+        compare.parse_args(["--help"])
+    assert done.value.code == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith("usage: python -m sweep.compare") and "`" not in shown
+    assert "Read a sweep's runs back from MLflow" in shown and "exit codes: 0 every cell finished" in shown

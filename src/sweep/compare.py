@@ -15,7 +15,7 @@ EXIT_OK, EXIT_GAPS, EXIT_NO_DATA = 0, 1, 2
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m sweep.compare",
-        description=__doc__,
+        description="Read a sweep's runs back from MLflow: print the reg x act table, write reports/, log them.",
         epilog=(
             "exit codes: 0 every cell finished; 1 some cells failed or are missing (the table marks them); "
             "2 nothing to compare (no experiment, no sweep, unknown sweep id)"

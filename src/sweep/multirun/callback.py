@@ -93,16 +93,17 @@ class SweepCallback(Callback):
         self.planned, self.expected = len(cells), len(cells) - len(self.earlier)  # jobs that must finish
         sweep_id = store.new_sweep_id()
         self.parent = parent.start(self.uri, experiment_id, sweep_id, cells)
-        self.display = display.Display(self.uri, self.parent, self.expected if cells else None) if display.wanted() else None
+        if display.wanted():  # stdout is a terminal: one live display here, the jobs stay quiet
+            self.display = display.Display(self.uri, self.parent, self.expected if cells else None)
         ids = {"sweep": sweep_id, "parent": self.parent, "experiment": experiment_id}
         export(config, jobs or [], cells, ids, console.owner() if self.display else "")
-        print(f"[sweep] sweep {sweep_id}: {len(cells) or '?'} jobs, parent run {self.parent}, store {self.uri}", flush=True)
+        print(f"[sweep] sweep {sweep_id}: {len(cells) or '?'} jobs, parent run {self.parent}, store {self.uri}")
         if self.earlier:
             print(
                 f"[sweep] {len(self.earlier)} of {len(cells)} cells already finished: skipped "
-                f"(retrain=true trains them again; their names: {outcome.SUMMARY} of the parent run)",
-                flush=True,
+                f"(retrain=true trains them again; their names: {outcome.SUMMARY} of the parent run)"
             )
+        sys.stdout.flush()
         # Hydra skips on_multirun_end when a job raised: end the parent at exit in every case.
         atexit.register(self._end)
         if self.display:

@@ -77,8 +77,9 @@ def lines(jobs: list, skipped: int, top: Optional[Tuple[str, float, float]]) -> 
     """The sweep's closing lines: how many jobs ended how, each one that did not finish, and the best cell."""
     head = ", ".join(f"{n} {s.lower()}" for s, n in sorted(_counts(jobs).items())) or "no jobs ran"
     out = [f"summary: {head}, {skipped} skipped (already finished)"]
-    ordered = sorted(jobs, key=lambda r: r.info.start_time)
-    out += [f"  {j.info.status} {j.info.run_name}: {reason(j)}".rstrip(": ") for j in ordered if j.info.status != "FINISHED"]
+    for job in sorted(jobs, key=lambda r: r.info.start_time):
+        if job.info.status != "FINISHED":
+            out.append(f"  {job.info.status} {job.info.run_name}: {reason(job)}".rstrip(": "))
     if top:
         out.append(f"best by validation accuracy: {top[0]} (val_accuracy {top[1]:.4f}, test_accuracy {top[2]:.4f})")
     return out

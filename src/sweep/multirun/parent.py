@@ -1,6 +1,6 @@
 """The multirun's parent run: created before jobs fan out, ended with a status that tells the truth."""
 
-from typing import Dict, List
+from typing import List
 
 from mlflow import MlflowClient
 from mlflow.tracking.context.registry import resolve_tags
@@ -30,7 +30,7 @@ def children(uri: str, run_id: str) -> list:
 
 
 def close(uri: str, run_id: str) -> list:
-    """Mark KILLED every job still RUNNING under the parent (interrupted before its own handler ran); return all jobs."""
+    """Mark KILLED each job still RUNNING under the parent (interrupted before its handler ran); return every job."""
     client = MlflowClient(uri)
     jobs = children(uri, run_id)
     for job in jobs:  # such a job is owned by this process, or died with it
