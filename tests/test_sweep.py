@@ -88,6 +88,7 @@ def test_the_parent_run_tells_how_the_sweep_came_out(swept):
     assert {j["cell"] for j in summary["jobs"]} == {c.info.run_name for c in children}
     assert summary["best_cell"] == best.info.run_name and summary["skipped"] == []
     assert f"[sweep] best by validation accuracy: {best.info.run_name} " in swept.stdout
+    assert parent.data.tags["mlflow.note.content"].startswith("summary: 4 finished, 0 skipped")  # its Description
 
 
 def test_compare_prints_and_logs_the_table(swept, tmp_path):

@@ -9,6 +9,7 @@ from mlflow.entities import Metric, RunTag
 from sweep.tracking import liveness, store
 
 TAG_BEST = "best_cell"
+NOTE = "mlflow.note.content"
 SUMMARY = "sweep/summary.json"  # every job of this invocation and every cell it skipped, with run ids
 
 
@@ -61,16 +62,17 @@ def record(uri: str, run_id: str, jobs: list, earlier: list, planned: int) -> Li
     values = {f"cells_{s}": counts.get(s.upper(), 0) for s in ("finished", "failed", "killed")}
     values.update(cells_skipped=len(earlier), **({"cells_planned": planned} if planned else {}))
     top = best(jobs + earlier)
-    tags = []
+    said = lines(jobs, len(earlier), top)
+    tags = [RunTag(NOTE, "\n\n".join(said))]  # the run page's Description
     if top:
         values.update(best_cell_val_accuracy=top[1], best_cell_test_accuracy=top[2])
-        tags = [RunTag(TAG_BEST, top[0])]
+        tags.append(RunTag(TAG_BEST, top[0]))
     now = int(time.time() * 1000)
     client = MlflowClient(uri)
     client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in values.items()], tags=tags)
     summary = {"jobs": [_entry(j) for j in jobs], "skipped": [_entry(r) for r in earlier], TAG_BEST: top and top[0]}
     client.log_dict(run_id, summary, SUMMARY)
-    return lines(jobs, len(earlier), top)
+    return said
 
 
 def lines(jobs: list, skipped: int, top: Optional[Tuple[str, float, float]]) -> List[str]:
