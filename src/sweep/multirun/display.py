@@ -6,6 +6,7 @@ there. Jobs stay quiet meanwhile (sweep.process.console); each job that ends get
 """
 
 import logging
+import sys
 import threading
 import time
 from typing import List, Optional
@@ -88,7 +89,8 @@ class Display:
         self.jobs: List[watch.Job] = []
         self.reported: set = set()
         self.started = time.monotonic()
-        self.live = Live(self, refresh_per_second=4, redirect_stdout=True, redirect_stderr=True)
+        # stderr sent elsewhere (2>file) stays there; on the terminal it prints above the display, as stdout does
+        self.live = Live(self, refresh_per_second=4, redirect_stdout=True, redirect_stderr=sys.stderr.isatty())
         self._filter = _NoJobList()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, name="sweep-display", daemon=True)
@@ -123,7 +125,7 @@ class Display:
         """Read the store a last time, leave the final display on screen and restore stdout and stderr."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join()
+            self._thread.join(timeout=10 * POLL_S)  # a read stuck on an unreachable server must not hold the exit
         self.update()
         self.live.stop()
         for name in LAUNCHER_LOGGERS:
