@@ -1,6 +1,7 @@
 """`python -m sweep.compare`: query a sweep's runs from MLflow and build the study's reg x act table."""
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -36,6 +37,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     """Print the sweep's table, write its report files and log them to the sweep's parent run."""
     args = parse_args(argv)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # it reads back one small JSON file
     try:
         uri, experiment_id, sweep_id, parent = locate(args)
     except (store.StoreError, NothingToCompare) as exc:

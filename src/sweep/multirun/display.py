@@ -70,7 +70,7 @@ def render(jobs: List[watch.Job], to_run: Optional[int], elapsed: float) -> Grou
         val = job.metrics.get("val_accuracy") if job.epoch else None
         rows.add_row(
             Text(f"  {job.name}"),
-            Text(f"epoch {job.epoch}/{job.epochs or '?'}"),
+            Text(f"epoch {job.epoch}/{job.epochs or '?'}" + (", evaluating" if job.epoch == job.epochs else "")),
             Text(f"val_accuracy {val:.4f}" if val is not None else ""),
         )
     return Group(head, rows) if running else Group(head)
