@@ -113,12 +113,13 @@ class SweepCallback(Callback):
         self._end()
 
     def _end(self) -> None:
+        ending = bool(self.uri and self.parent and parent.is_running(self.uri, self.parent))
+        jobs = parent.close(self.uri, self.parent) if ending else []  # before the display's last look
         if self.display:
             self.display.stop()
             self.display = None
-        if not (self.uri and self.parent and parent.is_running(self.uri, self.parent)):
+        if not ending:
             return
-        jobs = parent.close(self.uri, self.parent)
         lines = outcome.record(self.uri, self.parent, jobs, self.earlier, self.planned)
         status = parent.end(self.uri, self.parent, jobs, signals.interrupted.is_set(), self.expected)
         for line in lines:

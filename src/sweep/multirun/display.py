@@ -53,7 +53,7 @@ def render(jobs: List[watch.Job], to_run: Optional[int], elapsed: float) -> Grou
     """The display: a bar and counts, then one row per running cell with its epoch and last validation accuracy."""
     ended = [j for j in jobs if j.status != "RUNNING"]
     running = [j for j in jobs if j.status == "RUNNING"]
-    failed = sum(j.status != "FINISHED" for j in ended)
+    failed, killed = (sum(j.status == status for j in ended) for status in ("FAILED", "KILLED"))
     done = len(ended) + sum(j.epoch / j.epochs for j in running if j.epochs)  # in cells, running ones by epoch
     head = Table.grid(padding=(0, 1))
     head.add_row(
@@ -61,8 +61,9 @@ def render(jobs: List[watch.Job], to_run: Optional[int], elapsed: float) -> Grou
         if to_run is not None
         else ProgressBar(pulse=True, width=30),
         Text(
-            f"{len(ended)}/{'?' if to_run is None else to_run} cells done · {failed} failed · {len(running)} running · "
-            f"{clock(elapsed)} elapsed · ETA {clock(eta(jobs, to_run, done))}"
+            f"{len(ended)}/{'?' if to_run is None else to_run} cells done · {failed} failed · "
+            + (f"{killed} killed · " if killed else "")
+            + f"{len(running)} running · {clock(elapsed)} elapsed · ETA {clock(eta(jobs, to_run, done))}"
         ),
     )
     rows = Table.grid(padding=(0, 2))
