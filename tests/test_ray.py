@@ -14,6 +14,7 @@ from mlflow import MlflowClient
 from omegaconf import OmegaConf
 
 from sweep.config import plan
+from sweep.process import console
 from sweep.tracking import store
 from tests import servers
 from tests.servers import LOOPBACK
@@ -113,4 +114,4 @@ def test_ray_config_forwards_every_sweep_variable():
         store.ENV_N_JOBS,
         store.ENV_WORKERS,
     }
-    assert set(env_vars) == expected | {plan.ENV_SWEPT_KEYS}
+    assert set(env_vars) == expected | {plan.ENV_SWEPT_KEYS, console.ENV_LIVE}

@@ -17,7 +17,7 @@ EXIT_OK, EXIT_GAPS, EXIT_NO_DATA = 0, 1, 2
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m sweep.compare",
-        description=__doc__,
+        description="Read a sweep's runs back from MLflow: print its tables, write reports/, log them to the sweep.",
         epilog=(
             "exit codes: 0 every cell finished; 1 some cells failed or are missing (the table marks them); "
             "2 nothing to compare (no experiment, no sweep, unknown sweep id, a --rows/--cols key not swept)"

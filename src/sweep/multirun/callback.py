@@ -4,14 +4,14 @@ import atexit
 import os
 import sys
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, read_write
 
 from sweep.config import cells, plan, schema
-from sweep.multirun import parent, warmup
-from sweep.process import signals
+from sweep.multirun import display, outcome, parent, warmup
+from sweep.process import console, signals
 from sweep.tracking import liveness, store
 
 
@@ -22,20 +22,22 @@ def fail(exc: Exception) -> None:
     sys.exit(2)
 
 
-def export(config: DictConfig, swept: list, planned: list, sweep_id: str, parent_id: str, experiment_id: str) -> None:
+def export(config: DictConfig, swept: list, planned: list, ids: Dict[str, str], live: str) -> None:
     """Hand the jobs the sweep's context: through the environment, and through every job's `hydra.job.env_set`.
 
+    `ids` holds the sweep id, the parent run id and the experiment id; `live` is sweep.process.console's ENV_LIVE.
     Workers spawned after this inherit the environment; Hydra sets env_set around each job in whichever process runs
     it, which reaches the workers sweep.warmup started earlier.
     """
     parallel = workers(config)
     env = {
-        store.ENV_SWEEP_ID: sweep_id,
-        store.ENV_PARENT: parent_id,
-        store.ENV_EXPERIMENT: experiment_id,
+        store.ENV_SWEEP_ID: ids["sweep"],
+        store.ENV_PARENT: ids["parent"],
+        store.ENV_EXPERIMENT: ids["experiment"],
         store.ENV_N_JOBS: str(len(planned) or ""),
         store.ENV_WORKERS: str(max(1, min(parallel, len(planned) or parallel))),
         cells.ENV_SWEPT_KEYS: ",".join(swept),
+        console.ENV_LIVE: live,
     }
     # The store's URI stays out of the job configs (they are logged, and a URI may hold credentials): a worker
     # inherits a user's MLFLOW_TRACKING_URI, and otherwise resolves the same SQLite file from the same directory.
@@ -56,8 +58,13 @@ class SweepCallback(Callback):
     def __init__(self) -> None:
         self.uri: Optional[str] = None
         self.parent: Optional[str] = None
-        self.skipped: List[str] = []
-        self.expected = 0
+        self.earlier: List[Any] = []  # the FINISHED runs of the cells this sweep skips
+        self.planned = self.expected = 0
+        self.display: Optional[display.Display] = None
+
+    def __getstate__(self) -> dict:
+        # The joblib launcher pickles the callbacks along with every job: the display stays in this process
+        return {**self.__dict__, "display": None}
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         signals.install()
@@ -82,29 +89,42 @@ class SweepCallback(Callback):
         for name in liveness.reap(self.uri, experiment_id):
             print(f"[sweep] marked KILLED: {name} (left RUNNING by a process that died)", flush=True)
         done = store.finished_runs(self.uri, experiment_id)
-        self.skipped = [c["run"] for c in planned if c["config_hash"] in done and not c["retrain"]]
-        self.expected = len(planned) - len(self.skipped)  # jobs that must finish for the sweep to be FINISHED
+        self.earlier = [done[c["config_hash"]] for c in planned if c["config_hash"] in done and not c["retrain"]]
+        self.planned, self.expected = len(planned), len(planned) - len(self.earlier)  # jobs that must finish
         sweep_id, swept = store.new_sweep_id(), plan.swept(config, jobs)
         factors = cells.factors(swept)
         design = {"swept": swept, "factors": factors, "baseline": cells.baseline(config, factors)}
         self.parent = parent.start(self.uri, experiment_id, sweep_id, planned, design)
-        export(config, swept, planned, sweep_id, self.parent, experiment_id)
-        print(
-            f"[sweep] sweep {sweep_id}: {len(planned) or '?'} jobs, {len(self.skipped)} already finished "
-            f"(skipped), parent run {self.parent}, store {self.uri}",
-            flush=True,
-        )
+        if display.wanted():  # stdout is a terminal: one live display here, the jobs stay quiet
+            self.display = display.Display(self.uri, self.parent, self.expected if planned else None)
+        ids = {"sweep": sweep_id, "parent": self.parent, "experiment": experiment_id}
+        export(config, swept, planned, ids, console.owner() if self.display else "")
+        print(f"[sweep] sweep {sweep_id}: {len(planned) or '?'} jobs, parent run {self.parent}, store {self.uri}")
+        if self.earlier:
+            print(
+                f"[sweep] {len(self.earlier)} of {len(planned)} cells already finished: skipped "
+                f"(retrain=true trains them again; their names: {outcome.SUMMARY} of the parent run)"
+            )
+        sys.stdout.flush()
         # Hydra skips on_multirun_end when a job raised: end the parent at exit in every case.
         atexit.register(self._end)
+        if self.display:
+            self.display.start()
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._end()
 
     def _end(self) -> None:
-        if not (self.uri and self.parent):
+        ending = bool(self.uri and self.parent and parent.is_running(self.uri, self.parent))
+        jobs = parent.close(self.uri, self.parent) if ending else []  # before the display's last look
+        if self.display:
+            self.display.stop()
+            self.display = None
+        if not ending:
             return
-        status = parent.end(self.uri, self.parent, signals.interrupted.is_set(), self.expected)
-        for line in parent.summary(self.uri, self.parent, self.skipped):
+        lines = outcome.record(self.uri, self.parent, jobs, self.earlier, self.planned)
+        status = parent.end(self.uri, self.parent, jobs, signals.interrupted.is_set(), self.expected)
+        for line in lines:
             print(f"[sweep] {line}", flush=True)
         print(f"[sweep] parent run {self.parent} ended {status}", flush=True)
         self.parent = None

@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from sweep import data
 from sweep.config import cells, checks
 from sweep.tracking import models, runs, store
-from sweep.training import curves, export, model
+from sweep.training import curves, export, model, progress
 from sweep.training.evaluate import evaluate
 from sweep.training.fit import fit
 from sweep.training.runtime import Phases, peak_rss_mb, set_threads, settle_memory
@@ -27,6 +27,7 @@ class JobContext:
     config_dir: Optional[Path] = None
     index: int = 1
     total: Optional[int] = None
+    in_sweep: bool = False  # a job of a multirun: no Keras bars; lines, or nothing under a live display
 
     def names(self, cfg: Any) -> "tuple[str, str]":
         """The job's cell name and run name."""
@@ -63,7 +64,8 @@ def train_and_log(cfg: Any, ctx: JobContext, ds: data.Dataset, phases: Phases) -
         keras.utils.set_random_seed(cfg.train.seed)
         net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed, shape)
     with phases("fit"):
-        fitted = fit(net, ds, cfg.train, cfg.speed)
+        shown = progress.callbacks(ctx.names(cfg)[1], cfg.train.epochs, ctx.in_sweep)
+        fitted = fit(net, ds, cfg.train, cfg.speed, shown, progress.keras_verbose(ctx.in_sweep))
         history = fitted.history
     with phases("evaluate"):
         final = evaluate(fitted.model, ds, history, phases.seconds["time_fit_s"], cfg.speed)
@@ -76,7 +78,7 @@ def train_and_log(cfg: Any, ctx: JobContext, ds: data.Dataset, phases: Phases) -
     with phases("log_model"):
         models.log_model(export.serving_model(net, shape.image), stored.x_test[:5])  # takes raw images
     runs.log_final({**phases.seconds, "peak_rss_mb": peak_rss_mb()})
-    return final
+    return {**final, "val_accuracy": history["val_accuracy"][-1]}  # the last epoch's, already logged per epoch
 
 
 def run(cfg: Any, ctx: JobContext) -> float:
@@ -89,16 +91,17 @@ def run(cfg: Any, ctx: JobContext) -> float:
     experiment_id = runs.job_experiment(ctx.uri, cfg.mlflow.experiment)
     done = _already_finished(cfg, ctx, experiment_id, digest)
     if done:
-        print(
-            f"[sweep] cell {position}: {run_name} skipped: FINISHED before as run {done.info.run_id} "
-            "(retrain=true trains it again)",
-            flush=True,
-        )
+        if not ctx.in_sweep:  # the sweep's parent has said how many cells it skips, once
+            print(
+                f"[sweep] {run_name} skipped: FINISHED before as run {done.info.run_id} "
+                "(retrain=true trains it again)",
+                flush=True,
+            )
         return float(done.data.metrics.get("test_accuracy", float("nan")))
     phases = Phases()
     with phases("data"):
         ds = load_data(cfg)  # loaded and normalized once per process, reused by its later jobs
-    print(f"[sweep] cell {position}: {run_name}", flush=True)
+    progress.say(f"[sweep] cell {position}: {run_name}", ctx.in_sweep)
     tags = {
         store.TAG_SWEEP: ctx.sweep_id,
         store.TAG_CELL: cell,
@@ -108,9 +111,10 @@ def run(cfg: Any, ctx: JobContext) -> float:
     }
     with runs.job_run(ctx.uri, experiment_id, run_name, tags):
         final = train_and_log(cfg, ctx, ds, phases)
-    print(
+    progress.say(
         f"[sweep] {run_name}: train_accuracy={final['train_accuracy']:.4f} "
-        f"test_accuracy={final['test_accuracy']:.4f} ({final['fit_time_s']:.1f} s fit)",
-        flush=True,
+        f"val_accuracy={final['val_accuracy']:.4f} test_accuracy={final['test_accuracy']:.4f} "
+        f"({final['fit_time_s']:.1f} s fit)",
+        ctx.in_sweep,
     )
     return float(final["test_accuracy"])
