@@ -93,8 +93,7 @@ def run(cfg: Any, ctx: JobContext) -> float:
     if done:
         if not ctx.in_sweep:  # the sweep's parent has said how many cells it skips, once
             print(
-                f"[sweep] {run_name} skipped: FINISHED before as run {done.info.run_id} "
-                "(retrain=true trains it again)",
+                f"[sweep] {run_name} skipped: FINISHED before as run {done.info.run_id} (retrain=true trains it again)",
                 flush=True,
             )
         return float(done.data.metrics.get("test_accuracy", float("nan")))
