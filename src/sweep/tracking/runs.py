@@ -11,6 +11,9 @@ from typing import Any, Dict, Iterator, Mapping, Optional
 import keras
 import matplotlib.pyplot as plt
 import mlflow
+from mlflow import MlflowClient
+from mlflow.tracking.context.registry import resolve_tags
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from sweep.tracking import liveness, store
 
@@ -33,14 +36,42 @@ def job_experiment(uri: str, name: str) -> str:
     return experiment_id
 
 
+def open_job_run(uri: str, experiment_id: str, run_name: str, tags: Mapping[str, str]) -> str:
+    """Create a job's run, RUNNING and not active, as job_run would start it (tags, parent); return its id.
+
+    For the cells of a fused job, which train at once: job_run(..., run_id=…) later resumes each to finish it.
+    """
+    user_tags = {store.TAG_ROLE: "job", **liveness.owner_tags(), **tags, MLFLOW_RUN_NAME: run_name}
+    parent = os.environ.get(store.ENV_PARENT)
+    if parent:
+        user_tags[MLFLOW_PARENT_RUN_ID] = parent
+    client = MlflowClient(uri)
+    return client.create_run(experiment_id, tags=resolve_tags(user_tags), run_name=run_name).info.run_id
+
+
+def end_job_run(uri: str, run_id: str, status: str, reason: str) -> None:
+    """End a job's run that is not active (a fused job's cell) with a status and its reason."""
+    client = MlflowClient(uri)
+    client.set_tag(run_id, TAG_FAILURE if status == "FAILED" else liveness.TAG_END_REASON, reason[:5000])
+    client.set_terminated(run_id, status)
+
+
 @contextmanager
-def job_run(uri: str, experiment_id: str, run_name: str, tags: Mapping[str, str]) -> Iterator[Any]:
-    """A job's run (child of the sweep's parent under -m): FAILED with its reason on error, KILLED on interrupt."""
+def job_run(
+    uri: str, experiment_id: str, run_name: str, tags: Mapping[str, str], run_id: Optional[str] = None
+) -> Iterator[Any]:
+    """A job's run (child of the sweep's parent under -m): FAILED with its reason on error, KILLED on interrupt.
+
+    With `run_id`, the run open_job_run created, resumed (its tags are set already).
+    """
     mlflow.set_tracking_uri(uri)
     all_tags = {store.TAG_ROLE: "job", **liveness.owner_tags(), **tags}
-    with mlflow.start_run(
-        experiment_id=experiment_id, run_name=run_name, tags=all_tags, parent_run_id=os.environ.get(store.ENV_PARENT)
-    ) as run:
+    if run_id:
+        started = mlflow.start_run(run_id=run_id)
+    else:
+        parent = os.environ.get(store.ENV_PARENT)
+        started = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=all_tags, parent_run_id=parent)
+    with started as run:
         try:
             yield run
         except KeyboardInterrupt:
@@ -71,18 +102,22 @@ class EpochMetrics(keras.callbacks.Callback):
     every point.
     """
 
+    def __init__(self, run_id: Optional[str] = None) -> None:
+        super().__init__()
+        self.run_id = run_id  # None: the active run; a fused job's cells log to their own
+
     def on_epoch_begin(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
         self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
         values = {k: float(v) for k, v in (logs or {}).items()}
         values["epoch_time_s"] = time.perf_counter() - self.started
-        mlflow.log_metrics(values, step=epoch + 1, synchronous=False)
+        mlflow.log_metrics(values, step=epoch + 1, synchronous=False, run_id=self.run_id)
 
 
-def log_params(params: Mapping[str, Any]) -> None:
-    """Log the flattened config (and the option names) as the run's params, in one call."""
-    mlflow.log_params(dict(params))
+def log_params(params: Mapping[str, Any], run_id: Optional[str] = None) -> None:
+    """Log the flattened config (and the option names) as the run's params, in one call (to `run_id` if given)."""
+    mlflow.log_params(dict(params), run_id=run_id)
 
 
 def log_final(metrics: Mapping[str, float]) -> None:

@@ -1,119 +1,79 @@
-"""One cell of the study: load data, build, fit, evaluate, and track it all in one MLflow run."""
+"""One cell of the study: check it, skip it if done, else load data, build, fit, evaluate, and track it in a run."""
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Dict, List, Optional
-
-import keras
-from omegaconf import OmegaConf
+from contextlib import contextmanager
+from typing import Any, Iterator, List, Optional, Union
 
 from sweep import data
 from sweep.config import cells, checks
-from sweep.tracking import models, runs, store
-from sweep.training import curves, export, model, progress
+from sweep.tracking import runs, store
+from sweep.training import progress
+from sweep.training.cell import Cell, JobContext
 from sweep.training.evaluate import evaluate
 from sweep.training.fit import fit
-from sweep.training.runtime import Phases, peak_rss_mb, set_threads, settle_memory
+from sweep.training.runtime import Phases, set_threads
+from sweep.training.steps import build, load_data, log_results, settle
+
+__all__ = ["Cell", "JobContext", "collecting", "prepare", "run", "train"]
 
 
-@dataclass
-class JobContext:
-    """What a job knows about its launch: store, sweep, its groups' options, the swept keys, position, Hydra's files."""
-
-    uri: str
-    sweep_id: str
-    choices: Dict[str, str]  # each config group's chosen option (reg, act, data, speed)
-    swept: List[str] = field(default_factory=list)  # the keys the sweep varies (sweep.config.cells)
-    config_dir: Optional[Path] = None
-    index: int = 1
-    total: Optional[int] = None
-    in_sweep: bool = False  # a job of a multirun: no Keras bars; lines, or nothing under a live display
-
-    def names(self, cfg: Any) -> "tuple[str, str]":
-        """The job's cell name and run name."""
-        cell = cells.name(cells.values(cfg, self.choices, self.swept))
-        return cell, cells.run_name(cell, cfg, self.swept)
+_collected: Optional[List[Cell]] = None
 
 
-def load_data(cfg: Any) -> data.Dataset:
-    """The job's data set, loaded and normalized once per process."""
-    return data.load(cfg.data.name, cfg.data.path, cfg.data.limit)
+@contextmanager
+def collecting() -> Iterator[List[Cell]]:
+    """Inside, run() checks and names its cell and adds it to the list instead of training it (a fused job's cells)."""
+    global _collected
+    _collected, outer = [], _collected
+    try:
+        yield _collected
+    finally:
+        _collected = outer
 
 
-def _already_finished(cfg: Any, ctx: JobContext, experiment_id: str, digest: str) -> Optional[Any]:
-    if cfg.retrain:
-        return None
-    return store.finished_runs(ctx.uri, experiment_id, digest).get(digest)
+def prepare(cfg: Any, ctx: JobContext) -> Union[Cell, float]:
+    """Check and name the job's cell; the test accuracy of its FINISHED run instead if it needs no training."""
+    checks.validate(cfg)
+    data.raw(cfg.data.name, cfg.data.path)  # missing or corrupt data fails before the store is touched
+    cell_name, run_name = ctx.names(cfg)
+    experiment_id = runs.job_experiment(ctx.uri, cfg.mlflow.experiment)
+    digest = cells.config_hash(cfg)
+    done = None if cfg.retrain else store.finished_runs(ctx.uri, experiment_id, digest).get(digest)
+    if not done:
+        return Cell(cfg, ctx, experiment_id, cell_name, run_name)
+    if not ctx.in_sweep:  # the sweep's parent has said how many cells it skips, once
+        print(f"[sweep] {run_name} skipped: FINISHED before as run {done.info.run_id} (retrain=true trains it again)")
+    return float(done.data.metrics.get("test_accuracy", float("nan")))
 
 
-def params(cfg: Any, ctx: JobContext, shape: data.Shape) -> Dict[str, Any]:
-    """The run's params: the flattened config, each group's option by its group's name, the data's shape."""
-    flat = runs.flatten(OmegaConf.to_container(cfg, resolve=True))
-    return {**flat, **ctx.choices, "data.image_shape": cells.text(shape.image), "data.classes": shape.classes}
-
-
-def train_and_log(cfg: Any, ctx: JobContext, ds: data.Dataset, phases: Phases) -> Dict[str, float]:
-    """Inside the job's run: build, fit, evaluate and log everything; return the final metrics."""
-    stored = data.raw(cfg.data.name, cfg.data.path)  # as stored: the logged model takes these images
-    shape = data.shape(stored)
-    with phases("log_params"):
-        runs.log_params(params(cfg, ctx, shape))
-    with phases("build"):
-        keras.backend.clear_session(free_memory=False)  # settle_memory collects, then freezes what survives
-        settle_memory()
-        keras.utils.set_random_seed(cfg.train.seed)
-        net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed, shape)
-    with phases("fit"):
-        shown = progress.callbacks(ctx.names(cfg)[1], cfg.train.epochs, ctx.in_sweep)
-        fitted = fit(net, ds, cfg.train, cfg.speed, shown, progress.keras_verbose(ctx.in_sweep))
-        history = fitted.history
-    with phases("evaluate"):
-        final = evaluate(fitted.model, ds, history, phases.seconds["time_fit_s"], cfg.speed)
-    with phases("log_metrics"):
-        runs.log_final(final)
-    with phases("log_plots"):
-        runs.log_figures(curves.learning_curves(history, ctx.names(cfg)[1]))
-    with phases("log_config"):
-        runs.log_config_files(ctx.config_dir)
-    with phases("log_model"):
-        models.log_model(export.serving_model(net, shape.image), stored.x_test[:5])  # takes raw images
-    runs.log_final({**phases.seconds, "peak_rss_mb": peak_rss_mb()})
-    return {**final, "val_accuracy": history["val_accuracy"][-1]}  # the last epoch's, already logged per epoch
+def train(cell: Cell) -> float:
+    """Train and evaluate one cell alone in its own run; return its test accuracy."""
+    phases, cfg, ctx = Phases(), cell.cfg, cell.ctx
+    with phases("data"):
+        ds = load_data(cfg)  # loaded and normalized once per process, reused by its later jobs
+    cell.announce()
+    with runs.job_run(ctx.uri, cell.experiment_id, cell.run_name, cell.tags(set_threads(cfg.speed))):
+        with phases("build"):
+            settle()
+        net = build(cell, phases)
+        with phases("fit"):
+            shown = progress.callbacks(cell.run_name, cfg.train.epochs, ctx.in_sweep)
+            key = (cells.cell_hash(cfg),)  # a later job of this cell in this process reuses the compiled loop
+            fitted = fit(net, ds, cfg.train, cfg.speed, shown, progress.keras_verbose(ctx.in_sweep), key)
+        with phases("evaluate"):
+            final = evaluate(fitted.model, ds, fitted.history, phases.seconds["time_fit_s"], cfg.speed)
+        log_results(cell, net, fitted.history, final, phases)
+    return float(final["test_accuracy"])
 
 
 def run(cfg: Any, ctx: JobContext) -> float:
-    """Train and evaluate one cell, logging everything to MLflow; return its test accuracy."""
-    checks.validate(cfg)
-    data.raw(cfg.data.name, cfg.data.path)  # missing or corrupt data fails before the store is touched
-    digest = cells.config_hash(cfg)
-    cell, run_name = ctx.names(cfg)
-    position = f"{ctx.index} of {ctx.total}" if ctx.total else f"{ctx.index}"
-    experiment_id = runs.job_experiment(ctx.uri, cfg.mlflow.experiment)
-    done = _already_finished(cfg, ctx, experiment_id, digest)
-    if done:
-        if not ctx.in_sweep:  # the sweep's parent has said how many cells it skips, once
-            print(
-                f"[sweep] {run_name} skipped: FINISHED before as run {done.info.run_id} (retrain=true trains it again)",
-                flush=True,
-            )
-        return float(done.data.metrics.get("test_accuracy", float("nan")))
-    phases = Phases()
-    with phases("data"):
-        ds = load_data(cfg)  # loaded and normalized once per process, reused by its later jobs
-    progress.say(f"[sweep] cell {position}: {run_name}", ctx.in_sweep)
-    tags = {
-        store.TAG_SWEEP: ctx.sweep_id,
-        store.TAG_CELL: cell,
-        store.TAG_CELL_HASH: cells.cell_hash(cfg),
-        store.TAG_HASH: digest,
-        "sweep.intra_op_threads": str(set_threads(cfg.speed)),
-    }
-    with runs.job_run(ctx.uri, experiment_id, run_name, tags):
-        final = train_and_log(cfg, ctx, ds, phases)
-    progress.say(
-        f"[sweep] {run_name}: train_accuracy={final['train_accuracy']:.4f} "
-        f"val_accuracy={final['val_accuracy']:.4f} test_accuracy={final['test_accuracy']:.4f} "
-        f"({final['fit_time_s']:.1f} s fit)",
-        ctx.in_sweep,
-    )
-    return float(final["test_accuracy"])
+    """Train and evaluate one cell, logging everything to MLflow; return its test accuracy.
+
+    Inside `collecting()`, only check and name it: a fused job trains its cells together (sweep.training.fused).
+    """
+    cell = prepare(cfg, ctx)
+    if not isinstance(cell, Cell):
+        return cell
+    if _collected is not None:
+        _collected.append(cell)
+        return float("nan")  # the fused job replaces it with the cell's test accuracy
+    return train(cell)
