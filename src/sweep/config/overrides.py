@@ -52,7 +52,8 @@ def _trials(overrides: List[str]) -> List[List[str]]:
     return trials
 
 
-def _one_line(exc: Exception, defaults) -> str:
+def one_line(exc: Exception, defaults) -> str:
+    """One line naming the key (and what is allowed) for a failed composition; `defaults` lists the known keys."""
     if isinstance(exc, ConfigError):
         return str(exc)
     if isinstance(exc, MissingConfigException) and exc.options:
@@ -83,5 +84,5 @@ def check(argv: List[str], conf_dir: str, config_name: str = "config") -> Option
         except OverrideParseException as exc:
             return f"cannot parse the overrides: {str(exc).splitlines()[0]}"
         except (ConfigCompositionException, MissingConfigException, ConfigError) as exc:
-            return _one_line(exc, defaults)
+            return one_line(exc, defaults)
     return None

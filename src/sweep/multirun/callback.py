@@ -22,20 +22,20 @@ def fail(exc: Exception) -> None:
     sys.exit(2)
 
 
-def export(config: DictConfig, jobs: list, cells: list, sweep_id: str, parent_id: str, experiment_id: str) -> None:
+def export(config: DictConfig, planned: plan.Planned, sweep_id: str, parent_id: str, experiment_id: str) -> None:
     """Hand the jobs the sweep's context: through the environment, and through every job's `hydra.job.env_set`.
 
     Workers spawned after this inherit the environment; Hydra sets env_set around each job in whichever process runs
     it, which reaches the workers sweep.warmup started earlier.
     """
-    parallel = workers(config)
+    parallel = planned.workers or workers(config)
     env = {
         store.ENV_SWEEP_ID: sweep_id,
         store.ENV_PARENT: parent_id,
         store.ENV_EXPERIMENT: experiment_id,
-        store.ENV_N_JOBS: str(len(cells) or ""),
-        store.ENV_WORKERS: str(max(1, min(parallel, len(cells) or parallel))),
-        plan.ENV_SWEPT_KEYS: ",".join(plan.swept_keys(jobs)),
+        store.ENV_N_JOBS: str(planned.n_jobs or ""),
+        store.ENV_WORKERS: str(max(1, min(parallel, planned.n_jobs or parallel))),
+        plan.ENV_SWEPT_KEYS: ",".join(planned.swept),
     }
     # The store's URI stays out of the job configs (they are logged, and a URI may hold credentials): a worker
     # inherits a user's MLFLOW_TRACKING_URI, and otherwise resolves the same SQLite file from the same directory.
@@ -62,33 +62,34 @@ class SweepCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         signals.install()
         try:
-            jobs = plan.expand(config)
-            cells = plan.check(config, jobs) if jobs is not None else []
+            planned = plan.planned(config)  # every job of a grid, or the bounds of a search's space, checked
             self.uri = store.resolve_uri(Path(config.hydra.runtime.cwd))
             experiment_id = store.prepare_experiment(self.uri, config.mlflow.experiment)
         except (ValueError, store.StoreError) as exc:  # bad config, data or store: one line, nothing tracked
             fail(exc)
+        os.environ.update(planned.env)  # before any worker starts: every worker inherits the sweeper's context
         # Config, data and store are fine: workers start loading while this process and Hydra finish preparing.
         # (Not before the store's probe, whose fail-fast MLflow settings a worker spawned then would keep.)
-        if cells:
-            warmup.start(config, len(cells), cells[0]["data"])
+        if planned.data:
+            warmup.start(config, planned.n_jobs, planned.data)
         try:
-            self._prepare(config, jobs, cells, experiment_id)
+            self._prepare(config, planned, experiment_id)
         except BaseException:
             warmup.stop()  # nothing without a warm-up; with one, the exit would wait for it
             raise
 
-    def _prepare(self, config: DictConfig, jobs: Any, cells: list, experiment_id: str) -> None:
+    def _prepare(self, config: DictConfig, planned: plan.Planned, experiment_id: str) -> None:
         for name in liveness.reap(self.uri, experiment_id):
             print(f"[sweep] marked KILLED: {name} (left RUNNING by a process that died)", flush=True)
-        done = store.finished_runs(self.uri, experiment_id)
+        cells = planned.cells
+        done = store.finished_runs(self.uri, experiment_id) if cells else {}
         self.skipped = [c["cell"] for c in cells if c["config_hash"] in done and not c["retrain"]]
         self.expected = len(cells) - len(self.skipped)  # jobs that must finish for the sweep to be FINISHED
         sweep_id = store.new_sweep_id()
         self.parent = parent.start(self.uri, experiment_id, sweep_id, cells)
-        export(config, jobs or [], cells, sweep_id, self.parent, experiment_id)
+        export(config, planned, sweep_id, self.parent, experiment_id)
         print(
-            f"[sweep] sweep {sweep_id}: {len(cells) or '?'} jobs, {len(self.skipped)} already finished "
+            f"[sweep] sweep {sweep_id}: {planned.n_jobs or '?'} jobs, {len(self.skipped)} already finished "
             f"(skipped), parent run {self.parent}, store {self.uri}",
             flush=True,
         )
