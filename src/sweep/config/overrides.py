@@ -57,7 +57,7 @@ def one_line(exc: Exception, defaults) -> str:
     if isinstance(exc, ConfigError):
         return str(exc)
     if isinstance(exc, MissingConfigException) and exc.options:
-        group, _, value = str(exc.missing_cfg_file).partition("/")
+        group, _, value = str(exc.missing_cfg_file).rpartition("/")
         return f"{group}: unknown option {value!r}; allowed: {', '.join(exc.options)}"
     cause = exc.__cause__ or exc
     text = str(cause)
@@ -71,14 +71,30 @@ def one_line(exc: Exception, defaults) -> str:
     return f"{key}: {first}"
 
 
+def sweeper_overrides(argv: List[str]) -> List[str]:
+    """The command line's hydra/sweeper choice and hydra.sweeper.* keys, checked like the app's own keys."""
+    return [arg for arg in argv if re.match(r"^[+~]*hydra[./]sweeper\b", arg)]
+
+
+def _check_sweeper(config_name: str, sweeper: List[str]) -> None:
+    chosen = [arg for arg in sweeper if arg.startswith("hydra/sweeper=")]
+    defaults = compose(config_name=config_name, overrides=chosen, return_hydra_config=True)
+    try:
+        compose(config_name=config_name, overrides=sweeper, return_hydra_config=True)
+    except ConfigCompositionException as exc:
+        raise ConfigError(one_line(exc, defaults)) from None
+
+
 def check(argv: List[str], conf_dir: str, config_name: str = "config") -> Optional[str]:
     """Compose the config once per override value; return one error line for the first failure, else None."""
-    overrides = user_overrides(argv)
-    if not overrides:
+    overrides, sweeper = user_overrides(argv), sweeper_overrides(argv)
+    if not overrides and not sweeper:
         return None
     with initialize_config_dir(config_dir=conf_dir, version_base="1.3"):
         defaults = compose(config_name=config_name)
         try:
+            if sweeper:
+                _check_sweeper(config_name, sweeper)
             for trial in _trials(overrides):
                 validate(compose(config_name=config_name, overrides=trial))
         except OverrideParseException as exc:

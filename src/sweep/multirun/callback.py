@@ -88,8 +88,9 @@ class SweepCallback(Callback):
         sweep_id = store.new_sweep_id()
         self.parent = parent.start(self.uri, experiment_id, sweep_id, cells)
         export(config, planned, sweep_id, self.parent, experiment_id)
+        jobs = f"{len(cells)} jobs" if cells else f"up to {planned.n_jobs} jobs" if planned.n_jobs else "? jobs"
         print(
-            f"[sweep] sweep {sweep_id}: {planned.n_jobs or '?'} jobs, {len(self.skipped)} already finished "
+            f"[sweep] sweep {sweep_id}: {jobs}, {len(self.skipped)} already finished "
             f"(skipped), parent run {self.parent}, store {self.uri}",
             flush=True,
         )

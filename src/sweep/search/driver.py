@@ -83,6 +83,7 @@ def _end(trials: Trials) -> None:
         raise KeyboardInterrupt("the search was interrupted")
     failed = trials.ended["FAIL"]
     if failed:
-        stopped = ", more than hydra.sweeper.max_failure_rate allows: the search stopped" if trials.stopping() else ""
+        stopped = trials.asked < trials.planned and trials.stopping()
+        stopped = ", more than hydra.sweeper.max_failure_rate allows: the search stopped" if stopped else ""
         _say(f"{failed} of {trials.asked} trials failed{stopped}", file=sys.stderr)
         sys.exit(1)
