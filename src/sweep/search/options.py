@@ -2,6 +2,7 @@
 
 import importlib.util
 import inspect
+import warnings
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
@@ -80,7 +81,9 @@ def sampler(name: str, options: Dict[str, Any], seed: Optional[int]) -> optuna.s
     if name in ("gp", "cmaes", "qmc"):  # they draw categorical keys at random: say so once, not once a trial
         kwargs.setdefault("warn_independent_sampling", False)
     try:
-        return SAMPLERS[name](seed=seed, **kwargs)
+        with warnings.catch_warnings():  # qmc and gp are "experimental" in Optuna: not this user's concern
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return SAMPLERS[name](seed=seed, **kwargs)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"hydra.sweeper.sampler_options: {exc}") from None
 

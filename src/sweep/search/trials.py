@@ -79,6 +79,7 @@ class Trials:
         """Tell the study how the job ended, once."""
         state, values, shown = outcome(result, self.plan.objective.metrics)
         interrupted = signals.interrupted.is_set() and state == TrialState.FAIL
+        shown = f"the search was interrupted ({shown})" if interrupted else shown
         with self._lock:
             trial = self.in_flight.pop(job.index, None)
             if trial is None:
