@@ -4,6 +4,7 @@ import re
 from types import SimpleNamespace
 
 import optuna
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from optuna.trial import TrialState
@@ -102,6 +103,31 @@ def test_the_same_command_resumes_the_study_to_n_trials(searched):
     assert "8 of 10 trials ended before, 2 to run now" in searched.resumed.stdout
     assert [t.number for t in load(searched.where).trials] == list(range(10))
     assert re.search(r"\[search\] trial 8 started: .*\n(.*\n)*\[search\] trial 9 started", searched.resumed.stdout)
+
+
+def test_compare_ranks_the_trials_and_reports_the_search(searched, tmp_path):
+    out = tmp_path / "reports"
+    done = run_module("sweep.compare", "--report", "--out", str(out), cwd=searched.where, uri=searched.uri)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    trials = load(searched.where).trials
+    n = {s: sum(1 for t in trials if t.state == s) for s in (TrialState.COMPLETE, TrialState.PRUNED)}
+    head = f"10 trials ({n[TrialState.COMPLETE]} complete, {n[TrialState.PRUNED]} pruned, 0 failed, 0 killed)."
+    assert head in done.stdout
+    best = load(searched.where).best_trial
+    assert f"Best trial {best.number}: val_accuracy={best.value:.4f} (test accuracy " in done.stdout
+    table = pd.read_csv(out / "trials.csv")
+    complete = table[table["state"] == "COMPLETE"]
+    assert list(complete["rank"]) == list(range(1, n[TrialState.COMPLETE] + 1))
+    assert (complete["val_accuracy"].diff().dropna() <= 0).all() and complete["test_accuracy"].notna().all()
+    pruned = table[table["state"] == "PRUNED"]
+    assert set(pruned["trial"]) == {t.number for t in trials if t.state == TrialState.PRUNED}
+    assert pruned["rank"].isna().all() and pruned["test_accuracy"].isna().all()  # never mixed into the ranking
+    assert set(table["act"]) <= {"relu", "tanh"} and table["train.learning_rate"].notna().all()
+    page = (out / "report.html").read_text()
+    assert page.count("<img") == 3 and "Parameter importances" in page and "Parallel coordinates" in page
+    last = by_role(all_runs(uri=searched.uri), "parent")[-1]
+    logged = {a.path for a in searched.client.list_artifacts(last.info.run_id, "compare")}
+    assert {"compare/trials.csv", "compare/report.html"} <= logged
 
 
 def test_kill_9_then_the_same_command_fails_the_dead_trial_and_goes_on(tmp_path, fashion_small):

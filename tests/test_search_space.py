@@ -1,15 +1,18 @@
-"""The search's space keeps the meaning of Hydra's Optuna sweeper; its options refuse what cannot work; slots refill."""
+"""The search's space keeps Hydra's Optuna sweeper's meaning; options refuse what cannot work; slots refill; Pareto."""
 
+import json
 import re
 import threading
 import time
 
+import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.utils import JobReturn, JobStatus
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution, distribution_to_json
 
+from sweep.analysis import search_report, search_view
 from sweep.search import options, space
 from sweep.search.inflight import InFlight, Job
 from tests.conftest import CONF
@@ -123,3 +126,31 @@ def test_a_short_job_frees_its_slot_at_once_not_at_the_end_of_a_batch():
     assert ended == [1, 2, 3, 4, 0]  # the short jobs ran one after another beside job 0, not after its batch
     assert sorted(c[0] for c in launcher.calls) == [0, 1, 2, 3, 4]  # each with its own job index
     assert flight.busy_s >= 2.4
+
+
+def test_two_objectives_mark_the_pareto_front_and_draw_it(tmp_path):
+    search = {
+        "study": "s",
+        "distributions": {"x": json.loads(distribution_to_json(FloatDistribution(0.0, 1.0)))},
+        "metrics": ["val_accuracy", "fit_time_s"],
+        "directions": ["maximize", "minimize"],
+    }
+    table = pd.DataFrame(
+        {
+            "trial": [0, 1, 2, 3, 4],
+            "state": ["COMPLETE", "COMPLETE", "COMPLETE", "PRUNED", "FAILED"],
+            "pruned_at_epoch": [None, None, None, 1, None],
+            "val_accuracy": [0.9, 0.8, 0.7, 0.5, None],
+            "fit_time_s": [10.0, 5.0, 8.0, 1.0, None],
+            "test_accuracy": [0.88, 0.79, 0.69, None, None],
+            "x": [0.1, 0.5, 0.9, 0.3, 0.7],
+            "reason": [None, None, None, None, "DivergedError: nan"],
+        }
+    )
+    ranked = search_view.ranked(table, search)
+    assert list(ranked["trial"]) == [0, 1, 2, 3, 4] and list(ranked["pareto"]) == [True, True, False, False, False]
+    files = search_report.write(table, search, tmp_path, "Search s", full=True)
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("<img") == 4 and "Pareto front" in page and "On the Pareto front: trial 1" in page
+    assert search_view.counts(table) == {"COMPLETE": 3, "PRUNED": 1, "FAILED": 1, "KILLED": 0}
+    assert {f.name for f in files} >= {"trials.csv", "report_pareto.png"}

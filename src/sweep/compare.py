@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from sweep.analysis import outputs, query, tables
+from sweep.analysis import outputs, query, search_report, search_view, tables
 from sweep.analysis.locate import NothingToCompare, locate
 from sweep.tracking import liveness, store
 
@@ -17,7 +17,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         prog="python -m sweep.compare",
         description=__doc__,
         epilog=(
-            "exit codes: 0 every cell finished; 1 some cells failed or are missing (the table marks them); "
+            "exit codes: 0 every cell finished; 1 some cells (or a search's trials) failed or are missing; "
             "2 nothing to compare (no experiment, no sweep, unknown sweep id)"
         ),
     )
@@ -43,6 +43,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return EXIT_NO_DATA
     for name in liveness.reap(uri, experiment_id):
         print(f"marked KILLED: {name} (left RUNNING by a process that died)")
+    if search_view.is_search(parent):
+        return compare_search(uri, experiment_id, sweep_id, parent, args)
     cells = query.cells(query.job_runs(experiment_id), sweep_id, query.planned_cells(parent))
     if cells.empty:
         print(f"error: --sweep: no sweep {sweep_id!r} in experiment {args.experiment!r} ({uri})", file=sys.stderr)
@@ -55,6 +57,18 @@ def main(argv: Optional[List[str]] = None) -> int:
         store.log_report(uri, parent.info.run_id, files)
     print(f"\nwrote {', '.join(str(f) for f in files)}")
     return EXIT_OK if (cells["status"] == "FINISHED").all() else EXIT_GAPS
+
+
+def compare_search(uri: str, experiment_id: str, sweep_id: str, parent, args: argparse.Namespace) -> int:
+    """A searched sweep: every trial of its study ranked by the objective; pruned and failed ones apart."""
+    search = search_view.described(parent)
+    table = search_view.trials(experiment_id, search)
+    title = f"Search {search['study']} (sweep {sweep_id})"
+    files = search_report.write(table, search, args.out, title, args.report)
+    print(search_report.text(table, search, title))
+    store.log_report(uri, parent.info.run_id, files)
+    print(f"\nwrote {', '.join(str(f) for f in files)}")
+    return EXIT_GAPS if search_view.counts(table)["FAILED"] else EXIT_OK
 
 
 if __name__ == "__main__":

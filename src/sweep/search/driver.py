@@ -18,7 +18,11 @@ from sweep.search.trials import Trials
 from sweep.tracking import store, study, trial_runs
 
 # Hydra's launchers log three lines a launch call; with one call a trial, the sweeper's own line says it all.
-QUIET_LOGGERS = ("hydra_plugins.hydra_joblib_launcher._core", "hydra_plugins.hydra_ray_launcher._core")
+QUIET_LOGGERS = (
+    "hydra_plugins.hydra_joblib_launcher._core",
+    "hydra_plugins.hydra_ray_launcher._core",
+    "hydra_plugins.hydra_ray_launcher._launcher_util",
+)
 
 
 def _say(line: str, **kwargs: Any) -> None:

@@ -6,7 +6,7 @@ Here each slot is a thread that launches one job at a time and asks for the next
 gets its own `initial_job_idx` (the caller's unique job index), so Hydra's job numbers and output folders stay unique.
 Hydra's joblib launcher hands every call to one loky pool (joblib reuses it while its arguments are the same), and
 its Ray launcher submits each call's task to the same Ray; concurrent calls are safe once the first call has set the
-launcher up (it starts Ray, or completes joblib's settings), so the first job runs alone until it has started.
+launcher up (it starts Ray, or completes joblib's settings), so the first job runs alone until then (see `ready`).
 Written by hand: Hydra has no non-blocking launch, and both sweepers of sweep need this (search, race).
 """
 
@@ -51,7 +51,7 @@ class InFlight:
         threads = [threading.Thread(target=self._slot, name=f"sweep-slot-{i}", daemon=True) for i in range(self.slots)]
         try:
             threads[0].start()
-            while not self._first_back.is_set() and not (self._first_job and self.started(self._first_job)):
+            while not (self._first_back.is_set() or ready(self.launcher) or self._first_started()):
                 self._wait([threads[0]], stopping)
             for thread in threads[1:]:
                 thread.start()
@@ -64,6 +64,9 @@ class InFlight:
                 thread.join(timeout=30) if thread.is_alive() else None
             raise
         return time.monotonic() - start
+
+    def _first_started(self) -> bool:
+        return self._first_job is not None and self.started(self._first_job)
 
     def _wait(self, threads: List[threading.Thread], stopping: Callable[[], bool]) -> None:
         if stopping():
@@ -90,6 +93,23 @@ class InFlight:
                 self.busy_s += seconds
             self._first_back.set()
             self.done(job, result, seconds)
+
+
+def ready(launcher: Any) -> bool:
+    """Whether a first launch call has set the launcher up, so that others may call it at once.
+
+    Hydra's joblib launcher adds `backend` to its settings dict in its first call (a second call iterating that dict
+    meanwhile would fail); its Ray launcher starts Ray in its first call (two calls would both start it). Any other
+    launcher: only once the first job has started.
+    """
+    kind = type(launcher).__name__
+    if kind == "JoblibLauncher":
+        return "backend" in getattr(launcher, "joblib", {})
+    if kind == "RayLauncher":
+        import ray
+
+        return ray.is_initialized()
+    return False
 
 
 def abort(launcher: Any) -> None:

@@ -20,6 +20,9 @@ ENV_REPORT, ENV_TRIAL = "SWEEP_STUDY_REPORT", "SWEEP_TRIAL"
 ATTR_RUN_ID, ATTR_NAME, ATTR_OWNER = "mlflow_run_id", "sweep.run_name", "sweep.owner"
 ATTR_END_REASON, ATTR_SWEEP = "sweep.end_reason", "sweep_id"
 TAG_STUDY, TAG_TRIAL, TAG_PRUNED = "optuna.study", "optuna.trial", "pruned_at_epoch"
+TAG_PARAMS = (
+    "optuna.params"  # the trial's drawn values as JSON, exactly as Optuna holds them (compare rebuilds the study)
+)
 
 PRUNERS = {
     "none": optuna.pruners.NopPruner,

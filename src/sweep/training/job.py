@@ -110,7 +110,7 @@ def run(cfg: Any, ctx: JobContext) -> Any:
         store.TAG_CELL: ctx.run_name,
         store.TAG_HASH: digest,
         "sweep.intra_op_threads": str(set_threads(cfg.speed)),
-        **trial_tags(ctx.trial),
+        **trial_tags(ctx.trial, trial),
     }
     reporter = ReportToTrial(trial, ctx.trial.report, cfg.train.epochs) if trial else None
     with runs.job_run(ctx.uri, experiment_id, ctx.run_name, tags) as tracked:

@@ -4,6 +4,7 @@ No sweeper can stop a running job through Hydra's launchers (their API is batch-
 so the job prunes itself: it reports to its own trial in the study and asks the search's pruner after each epoch.
 """
 
+import json
 from typing import Any, Dict, Optional
 
 import keras
@@ -54,9 +55,11 @@ class TrialClosed(runs.RunKilled):
     """The job's trial was closed by someone else while it trained (its search died); the job stopped."""
 
 
-def trial_tags(link: Optional[study.TrialLink]) -> Dict[str, str]:
-    """The tags that tie a trial's run to its study and trial number (none outside a search)."""
-    return {study.TAG_STUDY: link.study, study.TAG_TRIAL: str(link.number)} if link else {}
+def trial_tags(link: Optional[study.TrialLink], trial: Optional[optuna.trial.Trial]) -> Dict[str, str]:
+    """The tags that tie a trial's run to its study, trial number and drawn values (none outside a search)."""
+    if link is None or trial is None:
+        return {}
+    return {study.TAG_STUDY: link.study, study.TAG_TRIAL: str(link.number), study.TAG_PARAMS: json.dumps(trial.params)}
 
 
 def trial_result(run_id: str, metrics: Dict[str, float], reporter: ReportToTrial) -> Dict[str, Any]:
