@@ -39,7 +39,9 @@ def blocks(table: pd.DataFrame, search: Dict[str, Any]) -> List[render.Block]:
         label = "Best trial" if len(metrics) == 1 else "On the Pareto front: trial"
         out.append(("p", f"{label} {row['trial']}: {values} (test accuracy {row['test_accuracy']:.4f}); {params}"))
     out += [("h2", f"Complete trials, ranked by {metrics[0]}"), ("p", NOTE)]
-    out.append(("table", _shown(done.astype({"rank": int}), ["rank", "trial", *metrics, "test_accuracy", *keys])))
+    front = ["pareto"] if len(metrics) > 1 else []  # several objectives: which trials no other beats on all
+    shown = done.astype({"rank": int}).assign(pareto=done["pareto"].map({True: "★", False: ""}))
+    out.append(("table", _shown(shown, ["rank", "trial", *front, *metrics, "test_accuracy", *keys])))
     pruned = ranked[ranked["state"] == "PRUNED"].astype({"pruned_at_epoch": int})
     if not pruned.empty:
         shown = _shown(pruned, ["trial", "pruned_at_epoch", metrics[0], *keys])

@@ -50,8 +50,10 @@ def open_storage(spec: str) -> BaseStorage:
 def existing_directions(spec: str, name: str) -> Optional[list]:
     """The directions of study `name` if it exists already, without creating any file, table or study."""
     if is_url(spec):
+        if not _has_tables(spec):
+            return None
+        storage = RDBStorage(spec, skip_table_creation=True)
         try:
-            storage = RDBStorage(spec, skip_table_creation=True, skip_compatibility_check=True)
             return [d.name.lower() for d in storage.get_study_directions(storage.get_study_id_from_name(name))]
         except KeyError:
             return None
@@ -60,6 +62,22 @@ def existing_directions(spec: str, name: str) -> Optional[list]:
     summaries = optuna.get_all_study_summaries(open_storage(spec), include_best_trial=False)
     found = [s for s in summaries if s.study_name == name]
     return [d.name.lower() for d in found[0].directions] if found else None
+
+
+def _has_tables(url: str) -> bool:
+    """Whether the database holds Optuna's tables; connects within seconds, and never creates a SQLite file."""
+    import sqlalchemy
+
+    parsed = sqlalchemy.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return bool(parsed.database) and Path(parsed.database).is_file() and Path(parsed.database).stat().st_size > 0
+    connect_args = {"connect_timeout": 5} if parsed.get_backend_name() == "postgresql" else {}
+    engine = sqlalchemy.create_engine(parsed, connect_args=connect_args)
+    try:
+        with engine.connect() as connection:
+            return "studies" in sqlalchemy.inspect(connection).get_table_names()
+    finally:
+        engine.dispose()
 
 
 def pruner(spec: Dict[str, Any]) -> optuna.pruners.BasePruner:
