@@ -154,3 +154,17 @@ def test_two_objectives_mark_the_pareto_front_and_draw_it(tmp_path):
     assert page.count("<img") == 4 and "Pareto front" in page and "On the Pareto front: trial 1" in page
     assert search_view.counts(table) == {"COMPLETE": 3, "PRUNED": 1, "FAILED": 1, "KILLED": 0}
     assert {f.name for f in files} >= {"trials.csv", "report_pareto.png"}
+
+
+def test_an_error_of_the_search_itself_stops_every_slot_and_is_raised():
+    jobs = iter([Job(["sleep=0.1"], 0), Job(["sleep=0.1"], 1)])
+
+    def next_job():
+        job = next(jobs, None)
+        if job is None:
+            raise RuntimeError("the study's storage is gone")
+        return job
+
+    flight = InFlight(SleepingLauncher(), 2, next_job, lambda job, result, seconds: None, lambda job: True)
+    with pytest.raises(RuntimeError, match="the study's storage is gone"):
+        flight.run(lambda: False)

@@ -37,7 +37,7 @@ def described(plan: SearchPlan) -> dict:
         "fixed": plan.space.fixed,
         "metrics": plan.objective.metrics,
         "directions": plan.objective.directions,
-        "sampler": {k: v for k, v in plan.sampler.items()},
+        "sampler": dict(plan.sampler),
         "pruner": plan.pruner,
         "n_trials": plan.n_trials,
     }

@@ -42,6 +42,7 @@ class InFlight:
         self.stop = threading.Event()
         self.busy_s = 0.0  # slot-seconds spent inside launch calls
         self._lock = threading.Lock()
+        self.error: Optional[BaseException] = None  # raised in run() once every slot has stopped
         self._first_job: Optional[Job] = None
         self._first_back = threading.Event()
 
@@ -57,11 +58,13 @@ class InFlight:
                 thread.start()
             while any(t.is_alive() for t in threads):
                 self._wait(threads, stopping)
+            if self.error is not None:
+                raise self.error
         except KeyboardInterrupt:
             self.stop.set()
             abort(self.launcher)
-            for thread in threads:
-                thread.join(timeout=30) if thread.is_alive() else None
+            for thread in (t for t in threads if t.is_alive()):
+                thread.join(timeout=30)  # their launch calls return once the workers are gone
             raise
         return time.monotonic() - start
 
@@ -78,21 +81,29 @@ class InFlight:
         alive[0].join(timeout=POLL_S)  # short waits: the main thread must stay free for Ctrl-C / SIGTERM
 
     def _slot(self) -> None:
-        while not self.stop.is_set():
-            job = self.next_job()
-            if job is None:
-                break
-            self._first_job = self._first_job or job
-            began = time.monotonic()
-            try:
-                result: Any = self.launcher.launch([job.overrides], initial_job_idx=job.index)[0]
-            except BaseException as exc:  # noqa: BLE001 - a broken pool or an interrupt: that job's outcome
-                result = exc
-            seconds = time.monotonic() - began
-            with self._lock:
-                self.busy_s += seconds
-            self._first_back.set()
-            self.done(job, result, seconds)
+        try:
+            while not self.stop.is_set() and self._one():
+                pass
+        except BaseException as exc:  # noqa: BLE001 - the caller's own error (the study's storage, say): stop all
+            self.error = self.error or exc
+            self.stop.set()
+
+    def _one(self) -> bool:
+        job = self.next_job()
+        if job is None:
+            return False
+        self._first_job = self._first_job or job
+        began = time.monotonic()
+        try:
+            result: Any = self.launcher.launch([job.overrides], initial_job_idx=job.index)[0]
+        except BaseException as exc:  # noqa: BLE001 - a broken pool or an interrupt: that job's outcome
+            result = exc
+        seconds = time.monotonic() - began
+        with self._lock:
+            self.busy_s += seconds
+        self._first_back.set()
+        self.done(job, result, seconds)
+        return True
 
 
 def ready(launcher: Any) -> bool:
