@@ -5,6 +5,7 @@ apart with the epoch it stopped at; failed and killed trials are counted and nam
 """
 
 import json
+import os
 from typing import Any, Dict, List
 
 import mlflow
@@ -23,6 +24,7 @@ def is_search(parent: Any) -> bool:
 
 def described(parent: Any) -> Dict[str, Any]:
     """The search as its parent recorded it: study, space (Optuna's JSON), metrics and directions."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a bar for one small file on stderr
     return mlflow.artifacts.load_dict(f"{parent.info.artifact_uri}/{trial_runs.SPACE_ARTIFACT}")
 
 
