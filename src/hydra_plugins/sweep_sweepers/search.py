@@ -27,7 +27,9 @@ class SearchSweeperConf:
     max_failure_rate: float = 0.0
     storage: Optional[str] = None  # null: mlruns/optuna.journal under the launch directory
     study_name: Optional[str] = None  # null: <experiment>-<hash of the space, the fixed values and the objective>
-    params: Optional[Dict[str, str]] = None  # the space, in the override grammar (plus the command line's)
+    # the space in the override grammar, key: value, plus the command line's (a dict, not null, so that
+    # hydra.sweeper.params={train.learning_rate:'tag(log,interval(1e-4,1e-1))'} merges into it)
+    params: Dict[str, str] = field(default_factory=dict)
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="search", node=SearchSweeperConf, provider="sweep")

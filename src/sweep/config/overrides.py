@@ -83,6 +83,9 @@ def _check_sweeper(config_name: str, sweeper: List[str]) -> None:
         compose(config_name=config_name, overrides=sweeper, return_hydra_config=True)
     except ConfigCompositionException as exc:
         raise ConfigError(one_line(exc, defaults)) from None
+    except Exception as exc:  # noqa: BLE001 - OmegaConf's own failure to apply an override (e.g. under a null node)
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"hydra.sweeper: cannot apply {' '.join(sweeper)} ({first})") from None
 
 
 def check(argv: List[str], conf_dir: str, config_name: str = "config") -> Optional[str]:
