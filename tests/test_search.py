@@ -1,15 +1,18 @@
 """hydra/sweeper=search for real: an 8-trial pruned search, its resume to 10, kill -9, and the study beside MLflow."""
 
+import os
 import re
 from types import SimpleNamespace
 
+import mlflow
 import optuna
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 
-from sweep.tracking import liveness, study
+from sweep.analysis import query
+from sweep.tracking import liveness, store, study
 from tests.helpers import all_runs, by_role, run_module, start_module, wait_for
 
 # Random draws (seeded) make the trials known; the log interval reaches learning rates that learn nothing in one
@@ -159,3 +162,16 @@ def test_bad_input_is_one_line_with_no_parent_and_no_study(tmp_path, fashion_sma
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(expected), done.stderr
     assert all_runs() == [] and not list(tmp_path.rglob("*.journal"))
+
+
+def test_a_pruned_run_is_never_a_cells_full_length_result():
+    uri = os.environ["MLFLOW_TRACKING_URI"]
+    experiment = store.prepare_experiment(uri, "sweep")
+    client = MlflowClient(uri)
+    for digest, extra in (("stopped", {study.TAG_PRUNED: "1"}), ("full", {})):
+        tags = {store.TAG_ROLE: "job", store.TAG_HASH: digest, store.TAG_SWEEP: "s", **extra}
+        client.set_terminated(client.create_run(experiment, tags=tags).info.run_id, "FINISHED")
+    assert set(store.finished_runs(uri, experiment)) == {"full"}  # a later grid sweep trains the stopped config
+    mlflow.set_tracking_uri(uri)
+    statuses = dict(zip(*[query.job_runs(experiment)[c] for c in ("config_hash", "status")], strict=True))
+    assert statuses == {"stopped": "PRUNED", "full": "FINISHED"}  # compare's grid never counts it as finished

@@ -61,7 +61,9 @@ def planned_cells(parent) -> List[dict]:
 def job_runs(experiment_id: str) -> pd.DataFrame:
     """Every job run of the experiment (all sweeps), one row each with the COLUMNS names."""
     runs = mlflow.search_runs([experiment_id], max_results=100000, filter_string=f"tags.{store.TAG_ROLE} = 'job'")
+    pruned = runs[f"tags.{store.TAG_PRUNED}"].notna() if f"tags.{store.TAG_PRUNED}" in runs else False
     runs = runs.reindex(columns=list(COLUMNS)).rename(columns=COLUMNS)
+    runs.loc[pruned & runs["status"].eq("FINISHED"), "status"] = "PRUNED"  # stopped early: never a cell's result
     return runs.assign(reg_at=runs["reg_at"].fillna("input"))
 
 

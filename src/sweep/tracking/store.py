@@ -26,6 +26,7 @@ TAG_SWEEP = "sweep_id"
 TAG_ROLE = "sweep_role"  # "parent" or "job"
 TAG_CELL = "cell"
 TAG_HASH = "config_hash"
+TAG_PRUNED = "pruned_at_epoch"  # set on the run of a search trial that its pruner stopped early
 PROBE_TIMEOUT_S = 5
 
 
@@ -104,7 +105,8 @@ def finished_runs(uri: str, experiment_id: str, digest: Optional[str] = None) ->
         order_by=["attributes.start_time ASC"],
         max_results=50000,
     )
-    return {r.data.tags[TAG_HASH]: r for r in runs if TAG_HASH in r.data.tags}
+    # a search trial its pruner stopped is FINISHED but not a full-length run of its configuration
+    return {r.data.tags[TAG_HASH]: r for r in runs if TAG_HASH in r.data.tags and TAG_PRUNED not in r.data.tags}
 
 
 def log_report(uri: str, run_id: str, files: list) -> None:

@@ -14,12 +14,15 @@ import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 
+from sweep.tracking import store
+
 # Handed from the search sweeper to its jobs: the study's name, storage and pruner once, the trial number per job.
 ENV_STUDY, ENV_STORAGE, ENV_PRUNER = "SWEEP_STUDY", "SWEEP_STUDY_STORAGE", "SWEEP_STUDY_PRUNER"
 ENV_REPORT, ENV_TRIAL = "SWEEP_STUDY_REPORT", "SWEEP_TRIAL"
 ATTR_RUN_ID, ATTR_NAME, ATTR_OWNER = "mlflow_run_id", "sweep.run_name", "sweep.owner"
 ATTR_END_REASON, ATTR_SWEEP = "sweep.end_reason", "sweep_id"
-TAG_STUDY, TAG_TRIAL, TAG_PRUNED = "optuna.study", "optuna.trial", "pruned_at_epoch"
+TAG_STUDY, TAG_TRIAL = "optuna.study", "optuna.trial"
+TAG_PRUNED = store.TAG_PRUNED
 TAG_PARAMS = (
     "optuna.params"  # the trial's drawn values as JSON, exactly as Optuna holds them (compare rebuilds the study)
 )
