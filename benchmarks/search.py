@@ -34,12 +34,7 @@ SPACE = [
 METHODS = {
     "random": ["hydra.sweeper.sampler=random"],
     "TPE": ["hydra.sweeper.sampler=tpe"],
-    "TPE+asha": [
-        "hydra.sweeper.sampler=tpe",
-        "hydra.sweeper.pruner=asha",
-        "+hydra.sweeper.pruner_options.min_resource=1",
-        "+hydra.sweeper.pruner_options.reduction_factor=3",
-    ],
+    "TPE+asha": ["hydra.sweeper.sampler=tpe", "hydra.sweeper.pruner=asha"],  # + --asha-min-resource, --asha-reduction
 }
 
 
@@ -47,6 +42,9 @@ def search(where: Path, method: str, seed: int, args: argparse.Namespace) -> flo
     """Run one search in `where`; return its wall time."""
     where.mkdir(parents=True)
     overrides = [*SPACE, *METHODS[method], f"hydra.sweeper.seed={seed}", f"hydra.sweeper.n_trials={args.trials}"]
+    if method == "TPE+asha":
+        overrides += [f"+hydra.sweeper.pruner_options.min_resource={args.asha_min_resource}"]
+        overrides += [f"+hydra.sweeper.pruner_options.reduction_factor={args.asha_reduction}"]
     overrides += ["data=fashion_mnist", f"train.epochs={args.epochs}", f"hydra.launcher.n_jobs={args.n_jobs}"]
     overrides += [f"data.limit={args.limit}"] if args.limit else []
     env = dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{where / 'mlflow.db'}", PYTHONPATH=str(REPO / "src"))
@@ -114,11 +112,14 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=30, help="trials per search (default: %(default)s)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--n-jobs", type=int, default=2, help="workers (trials at once)")
+    parser.add_argument("--asha-min-resource", type=int, default=3, help="epochs before ASHA's first rung")
+    parser.add_argument("--asha-reduction", type=int, default=2, help="ASHA keeps 1 in this many at each rung")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench-search-"))
     data = f"data.limit={args.limit}" if args.limit else "full data"
     shape = f"{args.trials} trials x {args.epochs} epochs, {args.seeds} seeds"
-    print(f"search benchmark: {shape}, {data}, {args.n_jobs} workers")
+    asha = f"asha min_resource={args.asha_min_resource} reduction_factor={args.asha_reduction}"
+    print(f"search benchmark: {shape}, {data}, {args.n_jobs} workers, {asha}")
     results = {m: [] for m in METHODS}
     for seed in range(args.seeds):
         for method in METHODS:
