@@ -12,7 +12,7 @@ from omegaconf import DictConfig, read_write
 from sweep.config import plan, schema
 from sweep.multirun import parent, warmup
 from sweep.process import signals
-from sweep.tracking import liveness, store
+from sweep.tracking import liveness, retries, secrets, store
 
 
 def fail(exc: Exception) -> None:
@@ -89,7 +89,7 @@ class SweepCallback(Callback):
         export(config, jobs or [], cells, sweep_id, self.parent, experiment_id)
         print(
             f"[sweep] sweep {sweep_id}: {len(cells) or '?'} jobs, {len(self.skipped)} already finished "
-            f"(skipped), parent run {self.parent}, store {self.uri}",
+            f"(skipped), parent run {self.parent}, store {secrets.display_uri(self.uri)}",
             flush=True,
         )
         # Hydra skips on_multirun_end when a job raised: end the parent at exit in every case.
@@ -101,8 +101,14 @@ class SweepCallback(Callback):
     def _end(self) -> None:
         if not (self.uri and self.parent):
             return
-        status = parent.end(self.uri, self.parent, signals.interrupted.is_set(), self.expected)
-        for line in parent.summary(self.uri, self.parent, self.skipped):
+        run_id, self.parent = self.parent, None
+        try:
+            status = parent.end(self.uri, run_id, signals.interrupted.is_set(), self.expected)
+            lines = parent.summary(self.uri, run_id, self.skipped)
+        except Exception as exc:  # noqa: BLE001 - at exit: say what happened in one line, not a traceback
+            why = retries.outage(self.uri) if retries.unreachable(exc) else secrets.redact(str(exc))[:300]
+            print(f"[sweep] parent run {run_id} could not be ended: {why}", flush=True)
+            return
+        for line in lines:
             print(f"[sweep] {line}", flush=True)
-        print(f"[sweep] parent run {self.parent} ended {status}", flush=True)
-        self.parent = None
+        print(f"[sweep] parent run {run_id} ended {status}", flush=True)

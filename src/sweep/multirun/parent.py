@@ -35,9 +35,11 @@ def end(uri: str, run_id: str, interrupted: bool, expected: int) -> str:
     if client.get_run(run_id).info.status != "RUNNING":
         return client.get_run(run_id).info.status
     jobs = children(uri, run_id)
-    for job in jobs:  # a job interrupted before its own handler ran is still RUNNING, owned by this process
+    # Still RUNNING: a job interrupted before its own handler ran, or one that could not reach the store to end it
+    why = "the sweep was interrupted" if interrupted else "its job ended without ending it (was the store down?)"
+    for job in jobs:
         if job.info.status == "RUNNING":
-            client.set_tag(job.info.run_id, liveness.TAG_END_REASON, "the sweep was interrupted")
+            client.set_tag(job.info.run_id, liveness.TAG_END_REASON, why)
             client.set_terminated(job.info.run_id, "KILLED")
     ok = all(j.info.status == "FINISHED" for j in jobs) and len(jobs) >= expected
     status = "KILLED" if interrupted else ("FINISHED" if ok else "FAILED")
