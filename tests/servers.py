@@ -1,4 +1,4 @@
-"""Real services for the tests on loopback, each stopped by its pid: process helpers, PostgreSQL, an MLflow server."""
+"""Real services on loopback for the tests and benchmarks/, each stopped by its pid: processes, PostgreSQL, MLflow."""
 
 import glob
 import os
@@ -20,7 +20,9 @@ import psycopg2
 import requests
 
 LOOPBACK = "127.0.0.1"
-START_SCRIPT = Path(__file__).resolve().parents[1] / "docker" / "mlflow" / "start-server.sh"
+DOCKER = Path(__file__).resolve().parents[1] / "docker"
+START_SCRIPT = DOCKER / "mlflow" / "start-server.sh"  # the compose stack's: MLflow's basic-auth app
+AUTH_DB_SCRIPT = DOCKER / "postgres" / "create-auth-database.sh"  # the compose stack's: the users' database
 # Variables through which a sweep finds its store, login and context; a service or job gets only those a test hands it.
 SWEEP_CONTEXT = ("MLFLOW_TRACKING_", "SWEEP_")  # the URI, and the login to it
 
@@ -179,6 +181,16 @@ class Postgres:
         """Create an empty database; return its URI."""
         _create_database(self.port, self.password, name)
         return self.uri(name)
+
+    def run_init_script(self, script: Path, **env: str) -> None:
+        """Run a script of the postgres image's /docker-entrypoint-initdb.d against this cluster, as the image does."""
+        login = {"PGHOST": LOOPBACK, "PGPORT": str(self.port), "PGPASSWORD": self.password}
+        login["PATH"] = f"{Path(_pg_bin('psql')).parent}:{os.environ.get('PATH', '')}"  # the server's own psql
+        image = {"POSTGRES_USER": "postgres", "POSTGRES_DB": "postgres"}
+        done = subprocess.run(
+            ["sh", str(script)], env=clean_env(**login, **image, **env), capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
 
     def close(self) -> None:
         self.stop()

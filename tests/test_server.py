@@ -19,7 +19,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric
 from mlflow.models import Model
 
-from sweep.tracking import store
+from sweep.tracking import liveness, store
 from tests import servers
 
 CELLS = {("none", "relu"), ("none", "sigmoid"), ("l2", "relu"), ("l2", "sigmoid")}
@@ -36,7 +36,8 @@ def server(tmp_path_factory):
     through docker/mlflow/start-server.sh, and two users: alice, who trains, and bob, who only reads (by default)."""
     root = tmp_path_factory.mktemp("server")
     with servers.cluster() as pg:
-        auth = servers.Auth(pg.create_database("mlflow_auth"))
+        pg.run_init_script(servers.AUTH_DB_SCRIPT, MLFLOW_AUTH_DB="users")  # as compose's postgres creates it
+        auth = servers.Auth(pg.uri("users"))
         db = pg.create_database("mlflow")
         team = servers.MlflowServer(db, root / "artifacts", root / "mlflow.log", auth)
         team.start()
@@ -144,14 +145,19 @@ def test_every_epoch_point_is_stored_exactly_once_after_the_outage(swept):
             assert steps == list(range(1, EPOCHS + 1)), (job.info.run_name, key, steps)
 
 
-def test_a_retried_batch_that_had_reached_the_database_adds_no_point(as_alice):
-    # What MLflow's retry sends again after a response was lost: the same metrics, timestamps and all.
+def test_requests_retried_after_their_answer_was_lost_leave_no_second_copy(as_alice):
+    # What MLflow's retry sends again when the first try reached the database: the same request, byte for byte.
     client = MlflowClient(as_alice.url)
-    run_id = client.create_run(client.create_experiment("retried-batch")).info.run_id
+    experiment_id = client.create_experiment("retried-requests")
+    tags = {store.TAG_ROLE: "job", **liveness.owner_tags()}
+    run, copy = (client.create_run(experiment_id, tags=tags) for _ in range(2))  # a create_run sent twice
     batch = [Metric("loss", 0.5, 1700000000000, 1), Metric("accuracy", 0.8, 1700000000000, 1)]
-    client.log_batch(run_id, metrics=batch)
-    client.log_batch(run_id, metrics=batch)
-    assert [len(client.get_metric_history(run_id, key)) for key in ("loss", "accuracy")] == [1, 1]
+    client.log_batch(run.info.run_id, metrics=batch)
+    client.log_batch(run.info.run_id, metrics=batch)
+    assert [len(client.get_metric_history(run.info.run_id, key)) for key in ("loss", "accuracy")] == [1, 1]
+    liveness.drop_copies(as_alice.url, run)  # what a job and the parent do right after creating their run
+    assert [r.info.run_id for r in client.search_runs([experiment_id])] == [run.info.run_id]
+    assert client.get_run(copy.info.run_id).info.status == "KILLED"
 
 
 def test_postgresql_holds_the_runs(server, swept):

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 from sweep.analysis import outputs, query, tables
 from sweep.analysis.locate import NothingToCompare, locate
-from sweep.tracking import liveness, retries, secrets, store
+from sweep.tracking import access, liveness, retries, secrets, store
 
 EXIT_OK, EXIT_GAPS, EXIT_NO_DATA = 0, 1, 2
 
@@ -39,7 +39,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     retries.apply_defaults()
     try:
         uri, experiment_id, sweep_id, parent = locate(args)
-        writable = store.may_write(uri, experiment_id)
+        writable = access.may_write(uri, experiment_id)
     except (store.StoreError, NothingToCompare) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_NO_DATA

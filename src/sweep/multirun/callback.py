@@ -106,7 +106,8 @@ class SweepCallback(Callback):
             status = parent.end(self.uri, run_id, signals.interrupted.is_set(), self.expected)
             lines = parent.summary(self.uri, run_id, self.skipped)
         except Exception as exc:  # noqa: BLE001 - at exit: say what happened in one line, not a traceback
-            why = retries.outage(self.uri) if retries.unreachable(exc) else secrets.redact(str(exc))[:300]
+            down = retries.unreachable(exc)
+            why = retries.outage(self.uri, "it") if down else secrets.redact(str(exc))[:300]
             print(f"[sweep] parent run {run_id} could not be ended: {why}", flush=True)
             return
         for line in lines:

@@ -18,6 +18,7 @@ def start(uri: str, experiment_id: str, sweep_id: str, cells: List[dict]) -> str
         **liveness.owner_tags(),
     }
     run = client.create_run(experiment_id, run_name=f"sweep {sweep_id}", tags=resolve_tags(tags))
+    liveness.drop_copies(uri, run)
     client.log_dict(run.info.run_id, {"cells": cells}, "sweep/planned_cells.json")
     return run.info.run_id
 
@@ -26,7 +27,8 @@ def children(uri: str, run_id: str) -> list:
     """The job runs launched under a parent run."""
     client = MlflowClient(uri)
     experiment_id = client.get_run(run_id).info.experiment_id
-    return client.search_runs([experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run_id}'", max_results=50000)
+    only = f"tags.mlflow.parentRunId = '{run_id}' and tags.{store.TAG_ROLE} = 'job'"
+    return client.search_runs([experiment_id], filter_string=only, max_results=50000)
 
 
 def end(uri: str, run_id: str, interrupted: bool, expected: int) -> str:

@@ -13,7 +13,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.utils.credentials import get_default_host_creds
 from mlflow.utils.rest_utils import http_request, verify_rest_response
 
-from sweep.tracking import secrets
+from sweep.tracking import retries, secrets
+from sweep.tracking.errors import StoreError
 
 ENV_USER, ENV_PASSWORD = "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"
 CREDENTIALS = f"{ENV_USER}, {ENV_PASSWORD}"
@@ -58,6 +59,15 @@ def login_problem(exc: BaseException, uri: str) -> Optional[str]:
     return None
 
 
+def store_error(exc: BaseException, uri: str) -> StoreError:
+    """The one-line StoreError for a failed request to the store: who we are (401, 403), else reachability."""
+    reason = secrets.redact(str(exc).splitlines()[0][:200]) if str(exc) else type(exc).__name__
+    where = secrets.display_uri(uri)
+    return StoreError(
+        login_problem(exc, uri) or f"MLFLOW_TRACKING_URI: cannot reach the tracking store {where} ({reason})"
+    )
+
+
 def _get(uri: str, endpoint: str, **params: str) -> Optional[dict]:
     """GET a REST endpoint of the server; None when the server has no such endpoint (404)."""
     response = http_request(get_default_host_creds(uri), endpoint, "GET", params=params)
@@ -71,10 +81,18 @@ def permission(uri: str, experiment_id: str) -> Optional[str]:
     """This user's permission on the experiment as the server resolves it (ADMIN for an admin), or None.
 
     None where nothing can be asked: not a server, a server without the basic-auth app, or an MLflow older than
-    its permission API (such a server still refuses a write it does not allow, with 403).
+    its permission API (such a server still refuses a write it does not allow, with 403). Raises StoreError.
     """
     if not is_http(uri):
         return None
+    try:
+        with retries.fail_fast():
+            return _ask(uri, experiment_id)
+    except Exception as exc:  # noqa: BLE001 - any failure gets the same one-line answer as the probe's
+        raise store_error(exc, uri) from exc
+
+
+def _ask(uri: str, experiment_id: str) -> Optional[str]:
     me = _get(uri, CURRENT_USER)
     if me is None:
         return None
@@ -85,10 +103,18 @@ def permission(uri: str, experiment_id: str) -> Optional[str]:
     return None if found is None else found.get("permission")
 
 
-def refusal(uri: str, experiment: str, granted: str) -> str:
-    """The line that says why this user may not train into the experiment."""
-    return (
-        f"{ENV_USER}: user {os.environ.get(ENV_USER)!r} has {granted} permission on experiment {experiment!r} at "
-        f"{secrets.display_uri(uri)}; training needs EDIT or MANAGE: ask its owner or an admin to grant it, "
-        "or train into an experiment of your own (mlflow.experiment=NAME)"
-    )
+def may_write(uri: str, experiment_id: str) -> bool:
+    """Whether the store takes this user's writes (runs, tags, artifacts) in the experiment."""
+    granted = permission(uri, experiment_id)
+    return granted is None or granted in WRITE
+
+
+def check_can_write(uri: str, experiment_id: str, name: str) -> None:
+    """Raise StoreError when the server would refuse this user's runs in the experiment: before any is created."""
+    granted = permission(uri, experiment_id)
+    if granted is not None and granted not in WRITE:
+        raise StoreError(
+            f"{ENV_USER}: user {os.environ.get(ENV_USER)!r} has {granted} permission on experiment {name!r} at "
+            f"{secrets.display_uri(uri)}; training needs EDIT or MANAGE: ask its owner or an admin to grant it, "
+            "or train into an experiment of your own (mlflow.experiment=NAME)"
+        )

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from sweep.tracking import secrets
+from sweep.tracking.errors import StoreError
 
 RETRIES, BACKOFF, JITTER, TIMEOUT = (
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
@@ -65,11 +66,24 @@ def unreachable(exc: BaseException) -> bool:
     return False
 
 
-def outage(uri: str) -> str:
-    """Why a job failed when the store stayed down past the retry budget, and what to do."""
+@contextmanager
+def explained(uri: str, run: str = "this job's run") -> Iterator[None]:
+    """Within: MLflow giving up on a store that stayed down past the retry budget becomes a StoreError saying so."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except Exception as exc:
+        if unreachable(exc):
+            raise StoreError(outage(uri, run)) from exc
+        raise
+
+
+def outage(uri: str, run: str = "this job's run") -> str:
+    """Why a command failed when the store stayed down past the retry budget, and what to do."""
     settings = f"{RETRIES}={os.environ.get(RETRIES, DEFAULTS[RETRIES])}, {BACKOFF}={os.environ.get(BACKOFF)}"
     return (
         f"MLFLOW_TRACKING_URI: the tracking server {secrets.display_uri(uri)} was unreachable or failing through about "
-        f"{budget_s():.0f} s of retries ({settings}); the next sweep command marks this job's run KILLED, "
+        f"{budget_s():.0f} s of retries ({settings}); the next sweep command marks {run} KILLED, "
         "and the same command again trains the cells left"
     )

@@ -43,29 +43,24 @@ def job_run(uri: str, experiment_id: str, run_name: str, tags: Mapping[str, str]
     """
     mlflow.set_tracking_uri(uri)
     all_tags = {store.TAG_ROLE: "job", **liveness.owner_tags(), **tags}
-    with ExitStack() as ending:  # outermost: a fail-fast entered on an outage lasts through start_run's end_run
-        try:
-            with mlflow.start_run(
-                experiment_id=experiment_id,
-                run_name=run_name,
-                tags=all_tags,
-                parent_run_id=os.environ.get(store.ENV_PARENT),
-            ) as run:
-                try:
-                    yield run
-                except KeyboardInterrupt:
-                    mlflow.set_tag(liveness.TAG_END_REASON, "interrupted (Ctrl-C or SIGTERM)")
-                    mlflow.end_run("KILLED")
-                    raise
-                except Exception as exc:
-                    if retries.unreachable(exc):
-                        ending.enter_context(retries.fail_fast())
-                    _record_failure(exc)
-                    raise  # start_run's exit marks the run FAILED
-        except Exception as exc:
-            if retries.unreachable(exc):
-                raise store.StoreError(retries.outage(uri)) from exc
-            raise
+    parent = os.environ.get(store.ENV_PARENT)
+    # `explained` outermost: a fail-fast entered on an outage lasts through start_run's end_run, not past it
+    with retries.explained(uri), ExitStack() as ending:
+        with mlflow.start_run(
+            experiment_id=experiment_id, run_name=run_name, tags=all_tags, parent_run_id=parent
+        ) as run:
+            try:
+                liveness.drop_copies(uri, run)
+                yield run
+            except KeyboardInterrupt:
+                mlflow.set_tag(liveness.TAG_END_REASON, "interrupted (Ctrl-C or SIGTERM)")
+                mlflow.end_run("KILLED")
+                raise
+            except Exception as exc:
+                if retries.unreachable(exc):
+                    ending.enter_context(retries.fail_fast())
+                _record_failure(exc)
+                raise  # start_run's exit marks the run FAILED
 
 
 def _record_failure(exc: Exception) -> None:
@@ -74,7 +69,7 @@ def _record_failure(exc: Exception) -> None:
         mlflow.set_tag(TAG_FAILURE, secrets.redact(f"{type(exc).__name__}: {exc}")[:5000])
         mlflow.log_text(secrets.redact(traceback.format_exc()), "failure/traceback.txt")
     except Exception as failed:  # noqa: BLE001 - the store itself may be what failed
-        print(f"[sweep] could not record the failure in the run: {secrets.redact(str(failed))[:300]}", flush=True)
+        print(f"[sweep] could not record the failure in the run: {secrets.redact(str(failed))[:200]}", flush=True)
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:

@@ -14,7 +14,8 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Run
 
-from sweep.tracking import access, retries, secrets
+from sweep.tracking import access, retries
+from sweep.tracking.errors import StoreError  # noqa: F401 - callers catch store.StoreError
 
 # Handed from the multirun parent to its jobs (and to joblib/ray workers) through the environment.
 ENV_SWEEP_ID = "SWEEP_ID"
@@ -27,10 +28,6 @@ TAG_SWEEP = "sweep_id"
 TAG_ROLE = "sweep_role"  # "parent" or "job"
 TAG_CELL = "cell"
 TAG_HASH = "config_hash"
-
-
-class StoreError(RuntimeError):
-    """The tracking store cannot be reached or used; the message names the variable to fix."""
 
 
 def new_sweep_id() -> str:
@@ -52,44 +49,13 @@ def sqlite_path(uri: str) -> Optional[Path]:
     return Path(uri[len("sqlite:///") :]).resolve() if uri.startswith("sqlite:///") else None
 
 
-def _problem(exc: Exception, uri: str) -> StoreError:
-    """The one-line StoreError for a failed request to the store: who we are (401, 403), else reachability."""
-    reason = secrets.redact(str(exc).splitlines()[0][:200]) if str(exc) else type(exc).__name__
-    where = secrets.display_uri(uri)
-    return StoreError(
-        access.login_problem(exc, uri) or f"MLFLOW_TRACKING_URI: cannot reach the tracking store {where} ({reason})"
-    )
-
-
 def check_reachable(uri: str) -> None:
     """Touch the store within seconds (this also migrates a new SQLite store); raise StoreError if it fails."""
     try:
         with retries.fail_fast():  # MLflow retries an unreachable server for minutes; a probe answers in seconds
             MlflowClient(uri).search_experiments(max_results=1)
     except Exception as exc:  # noqa: BLE001 - any failure to reach the store gets the same one-line answer
-        raise _problem(exc, uri) from exc
-
-
-def permission(uri: str, experiment_id: str) -> Optional[str]:
-    """This user's permission on the experiment at a server with authentication, else None (anyone may write)."""
-    try:
-        with retries.fail_fast():
-            return access.permission(uri, experiment_id)
-    except Exception as exc:  # noqa: BLE001 - as check_reachable
-        raise _problem(exc, uri) from exc
-
-
-def may_write(uri: str, experiment_id: str) -> bool:
-    """Whether the store takes this user's writes (runs, tags, artifacts) in the experiment."""
-    granted = permission(uri, experiment_id)
-    return granted is None or granted in access.WRITE
-
-
-def check_can_write(uri: str, experiment_id: str, name: str) -> None:
-    """Raise StoreError when the server would refuse this user's runs in the experiment: before any is created."""
-    granted = permission(uri, experiment_id)
-    if granted is not None and granted not in access.WRITE:
-        raise StoreError(access.refusal(uri, name, granted))
+        raise access.store_error(exc, uri) from exc
 
 
 def prepare_experiment(uri: str, name: str) -> str:
@@ -105,7 +71,7 @@ def prepare_experiment(uri: str, name: str) -> str:
             db.execute("PRAGMA journal_mode=WAL")
     found = client.get_experiment_by_name(name)
     if found is not None:
-        check_can_write(uri, found.experiment_id, name)
+        access.check_can_write(uri, found.experiment_id, name)
         return found.experiment_id
     # A new experiment: any user the server does not deny may create one, and becomes its owner (MANAGE).
     location = (sqlite_path(uri).parent / "artifacts").resolve().as_uri() if sqlite_path(uri) else None
@@ -113,11 +79,11 @@ def prepare_experiment(uri: str, name: str) -> str:
         return client.create_experiment(name, artifact_location=location)
     except mlflow.exceptions.MlflowException as exc:
         if access.login_problem(exc, uri):
-            raise _problem(exc, uri) from exc
+            raise access.store_error(exc, uri) from exc
         found = client.get_experiment_by_name(name)  # another process won the creation race
         if found is None:
             raise
-        check_can_write(uri, found.experiment_id, name)
+        access.check_can_write(uri, found.experiment_id, name)
         return found.experiment_id
 
 

@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from sweep import data
 from sweep.config import checks, schema
-from sweep.tracking import models, runs, store
+from sweep.tracking import models, retries, runs, store
 from sweep.training import curves, dropout, model
 from sweep.training.evaluate import evaluate
 from sweep.training.fit import fit
@@ -72,8 +72,9 @@ def run(cfg: Any, ctx: JobContext) -> float:
     data.raw(cfg.data.name, cfg.data.path)  # missing or corrupt data fails before the store is touched
     digest = schema.config_hash(cfg)
     position = f"{ctx.index} of {ctx.total}" if ctx.total else f"{ctx.index}"
-    experiment_id = runs.job_experiment(ctx.uri, cfg.mlflow.experiment)
-    done = _already_finished(cfg, ctx, experiment_id, digest)
+    with retries.explained(ctx.uri):  # the store down past the retry budget: one line that says so
+        experiment_id = runs.job_experiment(ctx.uri, cfg.mlflow.experiment)
+        done = _already_finished(cfg, ctx, experiment_id, digest)
     if done:
         print(
             f"[sweep] cell {position}: {ctx.run_name} skipped: FINISHED before as run {done.info.run_id} "
