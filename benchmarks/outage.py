@@ -113,7 +113,7 @@ def report(name: str, rc: int, wall: float, outage: float, log: Path, figures: d
     cells = ", ".join(f"{n} {s}" for s, n in sorted(figures["jobs"].items()))
     parents = ", ".join(f"{n} {s}" for s, n in sorted(figures["parents"].items()))
     p = figures["points"]
-    print(f"{name}: sweep exit {rc} after {wall:.0f} s; outage {outage:.0f} s (down until the server answered again)")
+    print(f"{name}: sweep exit {rc} after {wall:.0f} s; outage {outage:.0f} s (from the stop until it answered again)")
     refused, failed = text.count("Retrying (Retry("), len(re.findall(r'HTTP/1.1" 5\d\d', served))
     print(f"  retried: {refused} requests refused or cut, {failed} answered 5xx; job runs {cells}; parents {parents}")
     print(
@@ -132,12 +132,11 @@ def outage(stop, start, seconds: float) -> float:
 
 
 def scenario(team: Team, name: str, cause, **env: str) -> tuple:
-    """Run the sweep, cause the outage once its second job has started, wait for the sweep; print the figures."""
+    """Run the sweep, cause the outage once a job logs its epochs, wait for the sweep; print the figures."""
     log = team.root / f"{name}.log"
     started, served_from = time.monotonic(), team.server.log.stat().st_size
     proc = team.sweep(name, log, **env)
-    wait_for(log, "[sweep] cell 2 of 4", proc)
-    time.sleep(3)  # both parallel jobs are creating their runs and logging epochs
+    wait_for(log, f"Epoch 2/{EPOCHS}", proc)  # a job is training and logging its epochs: the outage meets requests
     down = cause()
     rc = proc.wait(timeout=1800)
     wall, served = time.monotonic() - started, team.server.log.read_text(errors="replace")[served_from:]

@@ -19,7 +19,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric
 from mlflow.models import Model
 
-from sweep.tracking import liveness, store
+from sweep.tracking import access, liveness, store
 from tests import servers
 
 CELLS = {("none", "relu"), ("none", "sigmoid"), ("l2", "relu"), ("l2", "sigmoid")}
@@ -120,10 +120,11 @@ def as_alice(server, monkeypatch):
     return server
 
 
-def run_count(server) -> int:
+def stored(server) -> tuple:
+    """How many runs and experiments the store holds (straight from PostgreSQL)."""
     with psycopg2.connect(server.db.replace("+psycopg2", "")) as conn, conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM runs")
-        return cur.fetchone()[0]
+        cur.execute("SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM experiments)")
+        return cur.fetchone()
 
 
 def test_every_run_lands_on_the_server_under_one_parent(server, swept):
@@ -215,7 +216,7 @@ def refused(server, swept, fashion_small, tmp_path_factory):
         "wrong": login(server, "alice", "not-" + server.passwords["alice"]),
     }
     commands = {(who, cmd[0]): (cmd, env) for who, env in logins.items() for cmd in (train, ["sweep.compare"])}
-    before = run_count(server)
+    before = stored(server)
     started = {
         key: subprocess.Popen(
             [sys.executable, "-m", *cmd],
@@ -232,7 +233,7 @@ def refused(server, swept, fashion_small, tmp_path_factory):
         out, err = proc.communicate(timeout=300)
         CONSOLE.append(out + err)
         done[key] = SimpleNamespace(returncode=proc.returncode, stdout=out, stderr=err)
-    return SimpleNamespace(done=done, new_runs=run_count(server) - before)
+    return SimpleNamespace(done=done, created=stored(server) != before)
 
 
 def test_a_reader_compares_but_may_not_train(refused):
@@ -244,7 +245,16 @@ def test_a_reader_compares_but_may_not_train(refused):
     assert re.fullmatch(
         r"error: MLFLOW_TRACKING_USERNAME: user 'bob' has READ permission on experiment 'sweep' .*\n", train.stderr
     )
-    assert refused.new_runs == 0  # refused before the parent run, and compare logged nothing either
+    assert not refused.created  # refused before the parent run, and compare logged nothing either
+
+
+def test_the_server_says_what_each_user_may_do_in_the_experiment(server, swept, monkeypatch):
+    granted = {}
+    for user, password in [*server.passwords.items(), (server.auth.admin, server.auth.password)]:
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", user)
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password)
+        granted[user] = access.permission(server.url, swept.experiment.experiment_id)
+    assert granted == {"alice": "MANAGE", "bob": "READ", "admin": "ADMIN"}  # alice created it; READ is the default
 
 
 @pytest.mark.parametrize("who, says", [("nobody", "requires a login"), ("wrong", "rejected the login of user 'alice'")])
@@ -253,7 +263,7 @@ def test_missing_or_wrong_credentials_get_one_line_naming_them(refused, who, say
     done = refused.done[(who, command)]
     assert done.returncode == 2, done.stderr[-3000:]
     assert re.fullmatch(f"error: {CREDENTIALS}: the tracking server http://[^ ]+ {says}.*\n", done.stderr), done.stderr
-    assert refused.new_runs == 0
+    assert not refused.created
 
 
 def test_no_password_is_kept_in_the_store_the_artifacts_or_any_output(server, swept, refused, tmp_path):
