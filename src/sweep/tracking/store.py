@@ -26,8 +26,10 @@ ENV_WORKERS = "SWEEP_PARALLEL_JOBS"  # how many jobs share this machine's cores 
 
 TAG_SWEEP = "sweep_id"
 TAG_ROLE = "sweep_role"  # "parent" or "job"
-TAG_CELL = "cell"
-TAG_HASH = "config_hash"
+TAG_CELL = "cell"  # the cell's name (sweep.config.cells): every swept key but the seed
+TAG_CELL_HASH = "cell_hash"  # the cell's identity: its config without train.seed and tracking-only keys
+TAG_HASH = "config_hash"  # one job's identity: the cell and its seed (resume skips a FINISHED one)
+TAG_FACTORS = "sweep.factors"  # on the parent: the swept keys compare groups by, comma-separated
 
 
 def new_sweep_id() -> str:
