@@ -114,4 +114,5 @@ def test_ray_config_forwards_every_sweep_variable():
         store.ENV_N_JOBS,
         store.ENV_WORKERS,
     }
-    assert set(env_vars) == expected | {plan.ENV_SWEPT_KEYS, console.ENV_LIVE}
+    login = {"MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"}  # a team server's (docs/team.md)
+    assert set(env_vars) == expected | {plan.ENV_SWEPT_KEYS, console.ENV_LIVE} | login

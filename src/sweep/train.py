@@ -14,7 +14,7 @@ from sweep import data
 from sweep.config import CONF_DIR, cells, checks, overrides, schema
 from sweep.multirun.callback import fail
 from sweep.process import console, errors, quiet, signals
-from sweep.tracking import store
+from sweep.tracking import retries, store
 
 
 def _conf_dir() -> str:
@@ -46,7 +46,7 @@ def _alone(cfg: DictConfig, hc: HydraConfig) -> float:
     try:
         checks.validate(cfg)
         data.raw(cfg.data.name, cfg.data.path)
-        store.check_reachable(store.resolve_uri(Path(hc.runtime.cwd)))
+        store.prepare_experiment(store.resolve_uri(Path(hc.runtime.cwd)), cfg.mlflow.experiment)
     except (schema.ConfigError, data.DataError, store.StoreError) as exc:
         fail(exc)
     quiet.import_tensorflow()
@@ -76,6 +76,7 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
+    retries.apply_defaults()  # before any request: jobs and workers inherit the same retry budget
     signals.install()
     problem = overrides.check(sys.argv[1:], _conf_dir())
     if problem:

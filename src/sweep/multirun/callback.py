@@ -12,7 +12,7 @@ from omegaconf import DictConfig, read_write
 from sweep.config import cells, plan, schema
 from sweep.multirun import display, outcome, parent, warmup
 from sweep.process import console, signals
-from sweep.tracking import liveness, store
+from sweep.tracking import liveness, retries, secrets, store
 
 
 def fail(exc: Exception) -> None:
@@ -99,7 +99,8 @@ class SweepCallback(Callback):
             self.display = display.Display(self.uri, self.parent, self.expected if planned else None)
         ids = {"sweep": sweep_id, "parent": self.parent, "experiment": experiment_id}
         export(config, swept, planned, ids, console.owner() if self.display else "")
-        print(f"[sweep] sweep {sweep_id}: {len(planned) or '?'} jobs, parent run {self.parent}, store {self.uri}")
+        where = secrets.display_uri(self.uri)
+        print(f"[sweep] sweep {sweep_id}: {len(planned) or '?'} jobs, parent run {self.parent}, store {where}")
         if self.earlier:
             print(
                 f"[sweep] {len(self.earlier)} of {len(planned)} cells already finished: skipped "
@@ -115,16 +116,30 @@ class SweepCallback(Callback):
         self._end()
 
     def _end(self) -> None:
-        ending = bool(self.uri and self.parent and parent.is_running(self.uri, self.parent))
-        jobs = parent.close(self.uri, self.parent) if ending else []  # before the display's last look
+        run_id, self.parent = self.parent, None
+        try:
+            self._finish(run_id)
+        except Exception as exc:  # noqa: BLE001 - at exit: say what happened in one line, not a traceback
+            down = retries.unreachable(exc)
+            why = retries.outage(self.uri, "it") if down else secrets.redact(str(exc))[:300]
+            print(f"[sweep] parent run {run_id} could not be ended: {why}", flush=True)
+        finally:
+            self._stop_display()
+
+    def _finish(self, run_id: Optional[str]) -> None:
+        ending = bool(self.uri and run_id and parent.is_running(self.uri, run_id))
+        interrupted = signals.interrupted.is_set()
+        jobs = parent.close(self.uri, run_id, interrupted) if ending else []  # before the display's last look
+        self._stop_display()
+        if not ending:
+            return
+        lines = outcome.record(self.uri, run_id, jobs, self.earlier, self.planned)
+        status = parent.end(self.uri, run_id, jobs, interrupted, self.expected)
+        for line in lines:
+            print(f"[sweep] {line}", flush=True)
+        print(f"[sweep] parent run {run_id} ended {status}", flush=True)
+
+    def _stop_display(self) -> None:
         if self.display:
             self.display.stop()
             self.display = None
-        if not ending:
-            return
-        lines = outcome.record(self.uri, self.parent, jobs, self.earlier, self.planned)
-        status = parent.end(self.uri, self.parent, jobs, signals.interrupted.is_set(), self.expected)
-        for line in lines:
-            print(f"[sweep] {line}", flush=True)
-        print(f"[sweep] parent run {self.parent} ended {status}", flush=True)
-        self.parent = None

@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from sweep import data
 from sweep.config import cells, checks
-from sweep.tracking import models, runs, store
+from sweep.tracking import models, retries, runs, store
 from sweep.training import curves, export, model, progress
 from sweep.training.evaluate import evaluate
 from sweep.training.fit import fit
@@ -88,8 +88,9 @@ def run(cfg: Any, ctx: JobContext) -> float:
     digest = cells.config_hash(cfg)
     cell, run_name = ctx.names(cfg)
     position = f"{ctx.index} of {ctx.total}" if ctx.total else f"{ctx.index}"
-    experiment_id = runs.job_experiment(ctx.uri, cfg.mlflow.experiment)
-    done = _already_finished(cfg, ctx, experiment_id, digest)
+    with retries.explained(ctx.uri):  # the store down past the retry budget: one line that says so
+        experiment_id = runs.job_experiment(ctx.uri, cfg.mlflow.experiment)
+        done = _already_finished(cfg, ctx, experiment_id, digest)
     if done:
         if not ctx.in_sweep:  # the sweep's parent has said how many cells it skips, once
             print(
