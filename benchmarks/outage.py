@@ -136,7 +136,7 @@ def scenario(team: Team, name: str, cause, **env: str) -> tuple:
     log = team.root / f"{name}.log"
     started, served_from = time.monotonic(), team.server.log.stat().st_size
     proc = team.sweep(name, log, **env)
-    wait_for(log, f"Epoch 2/{EPOCHS}", proc)  # a job is training and logging its epochs: the outage meets requests
+    wait_for(log, f"] epoch 2/{EPOCHS}", proc)  # a job is training and logging its epochs: the outage meets requests
     down = cause()
     rc = proc.wait(timeout=1800)
     wall, served = time.monotonic() - started, team.server.log.read_text(errors="replace")[served_from:]
@@ -158,7 +158,7 @@ def long_outage(team: Team) -> None:
     lines = rerun_log.read_text().splitlines()
     print(f"  the same command again: exit {rc} after {wall:.0f} s; at its start:")
     for line in lines:
-        if "marked KILLED" in line or "already finished (skipped)" in line:
+        if "marked KILLED" in line or "already finished" in line:
             print(f"    {line[:300]}")
     report("long, after the rerun", rc, wall, 0, rerun_log, figures)
     print(f"  end reasons of the runs that did not finish: {figures['reasons']}")
