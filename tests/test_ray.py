@@ -14,6 +14,7 @@ from mlflow import MlflowClient
 from omegaconf import OmegaConf
 
 from sweep.config import plan
+from sweep.process import console
 from sweep.tracking import store, study
 from tests import servers
 from tests.servers import LOOPBACK
@@ -113,8 +114,9 @@ def test_ray_config_forwards_every_sweep_variable():
         store.ENV_N_JOBS,
         store.ENV_WORKERS,
     }
+    login = {"MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"}  # a team server's (docs/team.md)
     searched = {study.ENV_STUDY, study.ENV_STORAGE, study.ENV_PRUNER, study.ENV_REPORT}  # the trial number: env_set
-    assert set(env_vars) == expected | {plan.ENV_SWEPT_KEYS} | searched
+    assert set(env_vars) == expected | {plan.ENV_SWEPT_KEYS, console.ENV_LIVE} | login | searched
 
 
 def test_a_search_keeps_its_trials_in_flight_on_ray(ray_address, ray_env, fashion_small, tmp_path):

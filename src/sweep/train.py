@@ -12,14 +12,14 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sweep import data
-from sweep.config import checks, overrides, plan, schema
+from sweep.config import CONF_DIR, cells, checks, overrides, schema
 from sweep.multirun.callback import fail
-from sweep.process import quiet, signals
-from sweep.tracking import store
+from sweep.process import console, errors, quiet, signals
+from sweep.tracking import retries, store
 
 
 def _conf_dir() -> str:
-    return str(Path(__file__).resolve().parents[2] / "conf")  # the repository's conf/ (an editable install)
+    return str(CONF_DIR)
 
 
 def context(hc: HydraConfig):
@@ -28,39 +28,58 @@ def context(hc: HydraConfig):
     from sweep.training.job import JobContext  # TensorFlow loads here, after every input check has passed
 
     multirun = hc.mode == RunMode.MULTIRUN
-    swept = os.environ.get(plan.ENV_SWEPT_KEYS, "").split(",") if multirun else []
-    choices = {"reg": hc.runtime.choices["reg"], "act": hc.runtime.choices["act"]}
+    swept = [k for k in os.environ.get(cells.ENV_SWEPT_KEYS, "").split(",") if k] if multirun else []
+    choices = {group: str(option) for group, option in hc.runtime.choices.items() if option and "/" not in group}
     total = os.environ.get(store.ENV_N_JOBS) if multirun else "1"
     return JobContext(
         uri=store.resolve_uri(Path(hc.runtime.cwd)),
-        run_name=plan.cell_name(choices, list(hc.overrides.task), swept),
         sweep_id=os.environ.get(store.ENV_SWEEP_ID) if multirun else store.new_sweep_id(),
         choices=choices,
+        swept=swept,
         config_dir=Path(hc.runtime.output_dir) / hc.output_subdir if hc.output_subdir else None,
         index=(hc.job.num + 1) if multirun else 1,
         total=int(total) if total else None,
+        in_sweep=multirun,
         trial=TrialLink.from_env() if multirun else None,  # a job of hydra/sweeper=search
     )
+
+
+def _alone(cfg: DictConfig, hc: HydraConfig) -> float:
+    """A job outside a multirun: check what the multirun's parent would have checked, then train it."""
+    try:
+        checks.validate(cfg)
+        data.raw(cfg.data.name, cfg.data.path)
+        store.prepare_experiment(store.resolve_uri(Path(hc.runtime.cwd)), cfg.mlflow.experiment)
+    except (schema.ConfigError, data.DataError, store.StoreError) as exc:
+        fail(exc)
+    quiet.import_tensorflow()
+    from sweep.training.job import run
+
+    return run(cfg, context(hc))
+
+
+def _in_sweep(cfg: DictConfig, hc: HydraConfig) -> float:
+    """A multirun's job (its parent has checked every job): an error fails this job only."""
+    # Under the launching process's live display, a job in another process writes to its folder, not the terminal
+    with console.quiet_job(Path(hc.runtime.output_dir) / "console.log"):
+        quiet.import_tensorflow()
+        from sweep.training.job import run
+
+        try:
+            return run(cfg, context(hc))
+        except Exception as exc:
+            raise errors.JobFailed.of(exc) from exc
 
 
 @hydra.main(version_base="1.3", config_path=_conf_dir(), config_name="config")
 def main(cfg: DictConfig) -> Any:
     """Train one cell and return its test accuracy; a trial of hydra/sweeper=search returns its metrics instead."""
     hc = HydraConfig.get()
-    if hc.mode != RunMode.MULTIRUN:  # a multirun's parent has checked all of this for every job already
-        try:
-            checks.validate(cfg)
-            data.raw(cfg.data.name, cfg.data.path)
-            store.check_reachable(store.resolve_uri(Path(hc.runtime.cwd)))
-        except (schema.ConfigError, data.DataError, store.StoreError) as exc:
-            fail(exc)
-    quiet.import_tensorflow()
-    from sweep.training.job import run
-
-    return run(cfg, context(hc))  # inside a multirun, an error fails this job only
+    return _in_sweep(cfg, hc) if hc.mode == RunMode.MULTIRUN else _alone(cfg, hc)
 
 
 if __name__ == "__main__":
+    retries.apply_defaults()  # before any request: jobs and workers inherit the same retry budget
     signals.install()
     problem = overrides.check(sys.argv[1:], _conf_dir())
     if problem:

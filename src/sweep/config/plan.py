@@ -8,6 +8,7 @@ every bound of its space, which are composed and checked here, before the parent
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+import yaml
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
@@ -15,9 +16,9 @@ from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
 from sweep import data
-from sweep.config import checks, overrides, schema
+from sweep.config import cells, checks, options, overrides, schema
 
-ENV_SWEPT_KEYS = "SWEEP_SWEPT_KEYS"
+ENV_SWEPT_KEYS = cells.ENV_SWEPT_KEYS
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 
@@ -44,36 +45,45 @@ def swept_keys(jobs: List[List[str]]) -> List[str]:
     return [key for key, seen in values.items() if len(seen) > 1]
 
 
-def cell_name(choices: Any, overrides: List[str], swept: List[str]) -> str:
-    """A job's cell name: `reg=… act=…`, then every other swept key, in override order."""
-    extra = [
-        o for o in overrides if o.partition("=")[0].lstrip("+~") in swept and o.partition("=")[0] not in ("reg", "act")
-    ]
-    return " ".join([f"reg={choices['reg']}", f"act={choices['act']}", *extra])
+def swept(config: DictConfig, jobs: Optional[List[List[str]]]) -> List[str]:
+    """The sweep's swept keys: from the basic sweeper's jobs, else from what any sweeper was given."""
+    return swept_keys(jobs) if jobs is not None else cells.swept_keys(config)
+
+
+def _job_config(loader: Any, config: DictConfig, job: List[str]) -> DictConfig:
+    """One job's config, checked; a bad value or option file becomes one ConfigError line naming it."""
+    searchpath = list(config.hydra.searchpath)
+    try:
+        job_cfg = loader.load_sweep_config(config, list(job))
+    except (HydraException, yaml.YAMLError) as exc:
+        raise schema.ConfigError(options.one_line(exc, config, searchpath)) from exc
+    try:
+        checks.validate(job_cfg)
+    except schema.ConfigError as exc:
+        raise schema.ConfigError(options.in_file(exc, job_cfg, overrides.keys(job)), exc.key) from exc
+    return job_cfg
 
 
 def check(config: DictConfig, jobs: List[List[str]]) -> List[dict]:
-    """Compose and validate every job (and read its data once); return each planned cell's name and hash."""
+    """Compose and validate every job (and read its data once); return each planned job's cell, names and hashes."""
     loader = GlobalHydra.instance().config_loader()
-    swept = swept_keys(jobs)
-    cells = []
+    keys = swept_keys(jobs)
+    planned = []
     for job in jobs:
-        try:
-            job_cfg = loader.load_sweep_config(config, list(job))
-        except HydraException as exc:  # an unknown key or option that only a sweeper's space named
-            raise schema.ConfigError(overrides.one_line(exc, config)) from None
-        checks.validate(job_cfg)
+        job_cfg = _job_config(loader, config, job)
         data.raw(job_cfg.data.name, job_cfg.data.path)  # missing or corrupt data fails here, read once
-        name = cell_name(job_cfg.hydra.runtime.choices, list(job), swept)
-        cells.append(
+        cell = cells.name(cells.values(job_cfg, job_cfg.hydra.runtime.choices, keys))
+        planned.append(
             {
-                "cell": name,
-                "config_hash": schema.config_hash(job_cfg),
+                "cell": cell,
+                "run": cells.run_name(cell, job_cfg, keys),
+                "cell_hash": cells.cell_hash(job_cfg),
+                "config_hash": cells.config_hash(job_cfg),
                 "retrain": bool(job_cfg.retrain),
                 "data": OmegaConf.to_container(job_cfg.data, resolve=True),  # what sweep.warmup loads ahead
             }
         )
-    return cells
+    return planned
 
 
 @dataclass
@@ -83,7 +93,6 @@ class SweeperPlan:
     examples: List[List[str]]  # override lists that reach every bound of its space: each is composed and checked
     n_jobs: int  # jobs this invocation launches at most
     workers: int  # jobs at once
-    swept: List[str]  # the keys it varies
     env: Dict[str, str] = field(default_factory=dict)  # handed to every job through the environment
 
 
@@ -92,9 +101,9 @@ class Planned:
     """What the parent knows of a multirun before any job runs."""
 
     cells: List[dict] = field(default_factory=list)  # the grid's checked cells ([] when the sweeper decides as it goes)
+    swept: List[str] = field(default_factory=list)
     n_jobs: int = 0  # 0: not known ahead
     workers: Optional[int] = None  # None: as many as the launcher runs
-    swept: List[str] = field(default_factory=list)
     env: Dict[str, str] = field(default_factory=dict)
     data: Optional[dict] = None  # a job's data keys, for the warm-up
 
@@ -112,10 +121,11 @@ def planned(config: DictConfig) -> Planned:
     """Expand and check the multirun's jobs (or a sweeper's bounds) before anything is tracked."""
     jobs = expand(config)
     if jobs is not None:
-        cells = check(config, jobs)
-        return Planned(cells, len(cells), None, swept_keys(jobs), {}, cells[0]["data"] if cells else None)
+        checked = check(config, jobs)
+        return Planned(checked, swept(config, jobs), len(checked), data=checked[0]["data"] if checked else None)
     own = sweeper_plan(config)
     if own is None:
-        return Planned()
+        return Planned(swept=swept(config, None))
     examples = check(config, own.examples)
-    return Planned([], own.n_jobs, own.workers, own.swept, own.env, examples[0]["data"] if examples else None)
+    data_keys = examples[0]["data"] if examples else None
+    return Planned([], swept(config, None), own.n_jobs, own.workers, own.env, data_keys)
