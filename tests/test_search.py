@@ -138,7 +138,7 @@ def test_kill_9_then_the_same_command_fails_the_dead_trial_and_goes_on(tmp_path,
     args = ["-m", "hydra/sweeper=search", LR, "hydra/launcher=basic", "hydra.sweeper.n_trials=1", *FAST]
     args += ["data=fashion_mnist", f"data.path={fashion_small}", "train.epochs=100"]
     proc = start_module("sweep.train", *args, cwd=tmp_path)
-    wait_for(proc, "[search] trial 0 started", "Epoch 2/")
+    wait_for(proc, "[search] trial 0 started", "] epoch 2/")
     proc.kill()
     proc.wait()
     again = run_module("sweep.train", *args, cwd=tmp_path)

@@ -49,6 +49,8 @@ def run(plan: SearchPlan, launcher: Any, config: DictConfig) -> None:
     sweep_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(config, sweep_dir / "multirun.yaml")  # as Hydra's own sweepers do
     uri, parent_id = store.resolve_uri(Path(config.hydra.runtime.cwd)), os.environ.get(store.ENV_PARENT)
+    if not parent_id or os.environ.get(study.ENV_STUDY) != plan.study_name:  # Hydra turns a callback's error into
+        sys.exit("error: the sweep's callback did not prepare this search (see Hydra's warning above)")  # a warning
     opened, storage = resume.open_study(plan)
     for line in resume.recover(opened, storage, uri, plan.objective.metrics):
         _say(line)

@@ -9,7 +9,7 @@ from typing import Any, Dict, Optional, Tuple
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
-from sweep.config import schema
+from sweep.config import cells, schema
 from sweep.config.plan import SweeperPlan
 from sweep.search import options
 from sweep.search.options import Objective
@@ -44,9 +44,7 @@ class SearchPlan:
     def for_parent(self) -> SweeperPlan:
         """What the multirun's parent checks and exports before any job runs."""
         workers = min(self.slots, self.workers)
-        return SweeperPlan(
-            self.space.examples(), self.n_trials, workers, list(self.space.distributions), self.link().env()
-        )
+        return SweeperPlan(self.space.examples(), self.n_trials, workers, self.link().env())
 
 
 def _plain(node: Any) -> Any:
@@ -86,7 +84,7 @@ def _storage(spec: Optional[str], launch_dir: Path) -> str:
 
 def default_study_name(config: DictConfig, space: Space, objective: Objective) -> str:
     """`<experiment>-<hash>`: the same command names the same study (the space, fixed values and objective)."""
-    what = [space.digest(), schema.config_hash(config), json.dumps([objective.metrics, objective.directions])]
+    what = [space.digest(), cells.config_hash(config), json.dumps([objective.metrics, objective.directions])]
     return f"{config.mlflow.experiment}-{hashlib.sha256(' '.join(what).encode()).hexdigest()[:10]}"
 
 

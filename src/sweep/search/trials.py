@@ -8,7 +8,7 @@ import optuna
 from hydra.core.utils import JobReturn
 from optuna.trial import TrialState
 
-from sweep.process import signals
+from sweep.process import errors, signals
 from sweep.search.inflight import Job
 from sweep.search.plan import SearchPlan
 from sweep.tracking import liveness, study
@@ -21,7 +21,9 @@ def outcome(result: Any, metrics: List[str]) -> Tuple[TrialState, Optional[List[
     assert isinstance(result, JobReturn)
     try:
         value = result.return_value
-    except Exception as exc:  # noqa: BLE001 - the job's own exception, re-raised by Hydra's JobReturn
+    except errors.JobFailed as exc:  # the job's own failure, told in words (`DivergedError: …`)
+        return TrialState.FAIL, None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - anything else the job raised, re-raised by Hydra's JobReturn
         return TrialState.FAIL, None, f"{type(exc).__name__}: {exc}"
     if not isinstance(value, dict) or "metrics" not in value:
         return TrialState.FAIL, None, f"the job returned {value!r}, not a trial's result"

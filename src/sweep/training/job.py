@@ -32,6 +32,12 @@ class JobContext:
     trial: Optional[study.TrialLink] = None  # a search trial: the study and trial number it reports to
     trial_name: Optional[str] = None  # the run name its search gave the trial (its drawn values)
 
+    def position(self) -> str:
+        """Where the job stands: `cell 3 of 8`, or a search's `trial 12`."""
+        if self.trial:
+            return f"trial {self.trial.number}"
+        return f"cell {self.index} of {self.total}" if self.total else f"cell {self.index}"
+
     def names(self, cfg: Any) -> "tuple[str, str]":
         """The job's cell name and run name (a search trial's run is named by its drawn values)."""
         cell = cells.name(cells.values(cfg, self.choices, self.swept))
@@ -107,9 +113,7 @@ def run(cfg: Any, ctx: JobContext) -> Any:
     digest = cells.config_hash(cfg)
     trial = study.open_trial(ctx.trial) if ctx.trial else None
     ctx = replace(ctx, trial_name=trial.user_attrs.get(study.ATTR_NAME)) if trial else ctx
-    cell, run_name = ctx.names(cfg)
-    position = f"cell {ctx.index} of {ctx.total}" if ctx.total else f"cell {ctx.index}"
-    position = f"trial {ctx.trial.number}" if ctx.trial else position
+    (cell, run_name), position = ctx.names(cfg), ctx.position()
     with retries.explained(ctx.uri):  # the store down past the retry budget: one line that says so
         experiment_id = runs.job_experiment(ctx.uri, cfg.mlflow.experiment)
         done = None if trial else _already_finished(cfg, ctx, experiment_id, digest)  # every trial trains
