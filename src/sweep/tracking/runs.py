@@ -25,6 +25,10 @@ logging.getLogger("tensorflow").setLevel(logging.ERROR)
 os.environ.setdefault("MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS", "1")
 
 
+class RunKilled(RuntimeError):
+    """The job stopped for a reason that is not its own failure; its run ends KILLED with this message as reason."""
+
+
 def job_experiment(uri: str, name: str) -> str:
     """The job's experiment id: handed over by the multirun parent, else set up here (and dead runs reaped)."""
     experiment_id = os.environ.get(store.ENV_EXPERIMENT)
@@ -54,6 +58,10 @@ def job_run(uri: str, experiment_id: str, run_name: str, tags: Mapping[str, str]
                 yield run
             except KeyboardInterrupt:
                 mlflow.set_tag(liveness.TAG_END_REASON, "interrupted (Ctrl-C or SIGTERM)")
+                mlflow.end_run("KILLED")
+                raise
+            except RunKilled as exc:
+                mlflow.set_tag(liveness.TAG_END_REASON, str(exc))
                 mlflow.end_run("KILLED")
                 raise
             except Exception as exc:
@@ -112,6 +120,11 @@ class EpochMetrics(keras.callbacks.Callback):
 def log_params(params: Mapping[str, Any]) -> None:
     """Log the flattened config (and the option names) as the run's params, in one call."""
     mlflow.log_params(dict(params))
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    """Tag the job's run (e.g. a pruned trial's pruned_at_epoch)."""
+    mlflow.set_tags({k: str(v) for k, v in tags.items()})
 
 
 def log_final(metrics: Mapping[str, float]) -> None:

@@ -30,6 +30,7 @@ TAG_CELL = "cell"  # the cell's name (sweep.config.cells): every swept key but t
 TAG_CELL_HASH = "cell_hash"  # the cell's identity: its config without train.seed and tracking-only keys
 TAG_HASH = "config_hash"  # one job's identity: the cell and its seed (resume skips a FINISHED one)
 TAG_FACTORS = "sweep.factors"  # on the parent: the swept keys compare groups by, comma-separated
+TAG_PRUNED = "pruned_at_epoch"  # set on the run of a search trial that its pruner stopped early
 
 
 def new_sweep_id() -> str:
@@ -98,7 +99,8 @@ def finished_runs(uri: str, experiment_id: str, digest: Optional[str] = None) ->
         order_by=["attributes.start_time ASC"],
         max_results=50000,
     )
-    return {r.data.tags[TAG_HASH]: r for r in runs if TAG_HASH in r.data.tags}
+    # a search trial its pruner stopped is FINISHED but not a full-length run of its configuration
+    return {r.data.tags[TAG_HASH]: r for r in runs if TAG_HASH in r.data.tags and TAG_PRUNED not in r.data.tags}
 
 
 def log_report(uri: str, run_id: str, files: list) -> None:
