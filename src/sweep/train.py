@@ -4,6 +4,7 @@ import gc
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -14,7 +15,7 @@ from sweep import data
 from sweep.config import CONF_DIR, cells, checks, overrides, schema
 from sweep.multirun.callback import fail
 from sweep.process import console, errors, quiet, signals
-from sweep.tracking import store
+from sweep.tracking import retries, store
 
 
 def _conf_dir() -> str:
@@ -23,6 +24,7 @@ def _conf_dir() -> str:
 
 def context(hc: HydraConfig):
     """Read everything a job needs to know from Hydra's runtime config."""
+    from sweep.tracking.study import TrialLink
     from sweep.training.job import JobContext  # TensorFlow loads here, after every input check has passed
 
     multirun = hc.mode == RunMode.MULTIRUN
@@ -38,6 +40,7 @@ def context(hc: HydraConfig):
         index=(hc.job.num + 1) if multirun else 1,
         total=int(total) if total else None,
         in_sweep=multirun,
+        trial=TrialLink.from_env() if multirun else None,  # a job of hydra/sweeper=search
     )
 
 
@@ -46,7 +49,7 @@ def _alone(cfg: DictConfig, hc: HydraConfig) -> float:
     try:
         checks.validate(cfg)
         data.raw(cfg.data.name, cfg.data.path)
-        store.check_reachable(store.resolve_uri(Path(hc.runtime.cwd)))
+        store.prepare_experiment(store.resolve_uri(Path(hc.runtime.cwd)), cfg.mlflow.experiment)
     except (schema.ConfigError, data.DataError, store.StoreError) as exc:
         fail(exc)
     quiet.import_tensorflow()
@@ -69,13 +72,14 @@ def _in_sweep(cfg: DictConfig, hc: HydraConfig) -> float:
 
 
 @hydra.main(version_base="1.3", config_path=_conf_dir(), config_name="config")
-def main(cfg: DictConfig) -> float:
-    """Train one cell and return its test accuracy (the value a Hydra sweeper would optimise)."""
+def main(cfg: DictConfig) -> Any:
+    """Train one cell and return its test accuracy; a trial of hydra/sweeper=search returns its metrics instead."""
     hc = HydraConfig.get()
     return _in_sweep(cfg, hc) if hc.mode == RunMode.MULTIRUN else _alone(cfg, hc)
 
 
 if __name__ == "__main__":
+    retries.apply_defaults()  # before any request: jobs and workers inherit the same retry budget
     signals.install()
     problem = overrides.check(sys.argv[1:], _conf_dir())
     if problem:

@@ -1,11 +1,18 @@
-"""Expand a multirun's overrides into its jobs, and check every job's config before anything is tracked."""
+"""Expand a multirun's overrides into its jobs, and check every job's config before anything is tracked.
 
-from typing import Any, List, Optional
+The basic sweeper's jobs are known ahead: each is a cell. A sweeper that decides as it goes (hydra/sweeper=search)
+offers a static `plan(config) -> SweeperPlan` on its class: it checks its own options and names configs that reach
+every bound of its space, which are composed and checked here, before the parent run or any study exists.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
 
 import yaml
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
+from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
 from sweep import data
@@ -77,3 +84,48 @@ def check(config: DictConfig, jobs: List[List[str]]) -> List[dict]:
             }
         )
     return planned
+
+
+@dataclass
+class SweeperPlan:
+    """What a sweeper that decides as it goes knows before it starts (see the module's docstring)."""
+
+    examples: List[List[str]]  # override lists that reach every bound of its space: each is composed and checked
+    n_jobs: int  # jobs this invocation launches at most
+    workers: int  # jobs at once
+    env: Dict[str, str] = field(default_factory=dict)  # handed to every job through the environment
+
+
+@dataclass
+class Planned:
+    """What the parent knows of a multirun before any job runs."""
+
+    cells: List[dict] = field(default_factory=list)  # the grid's checked cells ([] when the sweeper decides as it goes)
+    swept: List[str] = field(default_factory=list)
+    n_jobs: int = 0  # 0: not known ahead
+    workers: Optional[int] = None  # None: as many as the launcher runs
+    env: Dict[str, str] = field(default_factory=dict)
+    data: Optional[dict] = None  # a job's data keys, for the warm-up
+
+
+def sweeper_plan(config: DictConfig) -> Optional[SweeperPlan]:
+    """The plan of a sweeper class that offers one (ours), else None; raises ValueError on its bad options."""
+    target = config.hydra.sweeper.get("_target_")
+    if not target or target == BASIC_SWEEPER:
+        return None
+    make = getattr(get_class(target), "plan", None)  # found by the config's _target_, as Hydra finds the sweeper
+    return make(config) if callable(make) else None
+
+
+def planned(config: DictConfig) -> Planned:
+    """Expand and check the multirun's jobs (or a sweeper's bounds) before anything is tracked."""
+    jobs = expand(config)
+    if jobs is not None:
+        checked = check(config, jobs)
+        return Planned(checked, swept(config, jobs), len(checked), data=checked[0]["data"] if checked else None)
+    own = sweeper_plan(config)
+    if own is None:
+        return Planned(swept=swept(config, None))
+    examples = check(config, own.examples)
+    data_keys = examples[0]["data"] if examples else None
+    return Planned([], swept(config, None), own.n_jobs, own.workers, own.env, data_keys)

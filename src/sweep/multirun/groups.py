@@ -35,6 +35,8 @@ def plan(
     `compose(overrides)` gives a job's config (None if it cannot be composed); it is asked once per distinct
     layout of overrides apart from fusable keys and the seed, which change no job's cost.
     """
+    if len(jobs) == 1:  # a search's one trial a call: nothing to group, nothing to compose
+        return [[0]]
     buckets: Dict[Tuple[str, ...], List[int]] = {}
     for index, overrides in enumerate(jobs):
         buckets.setdefault(fusion.together(overrides), []).append(index)

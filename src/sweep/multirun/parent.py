@@ -23,6 +23,7 @@ def start(uri: str, experiment_id: str, sweep_id: str, planned: List[dict], desi
         **liveness.owner_tags(),
     }
     run = client.create_run(experiment_id, run_name=f"sweep {sweep_id}", tags=resolve_tags(tags))
+    liveness.drop_copies(uri, run)
     client.log_dict(run.info.run_id, design, "sweep/design.json")
     if planned:
         client.log_dict(run.info.run_id, {"cells": planned}, "sweep/planned_cells.json")
@@ -33,16 +34,19 @@ def children(uri: str, run_id: str) -> list:
     """The job runs launched under a parent run."""
     client = MlflowClient(uri)
     experiment_id = client.get_run(run_id).info.experiment_id
-    return client.search_runs([experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run_id}'", max_results=50000)
+    only = f"tags.mlflow.parentRunId = '{run_id}' and tags.{store.TAG_ROLE} = 'job'"
+    return client.search_runs([experiment_id], filter_string=only, max_results=50000)
 
 
-def close(uri: str, run_id: str) -> list:
+def close(uri: str, run_id: str, interrupted: bool) -> list:
     """Mark KILLED each job still RUNNING under the parent (interrupted before its handler ran); return every job."""
     client = MlflowClient(uri)
     jobs = children(uri, run_id)
-    for job in jobs:  # such a job is owned by this process, or died with it
+    # Still RUNNING: a job interrupted before its own handler ran, or one that could not reach the store to end it
+    why = "the sweep was interrupted" if interrupted else "its job ended without ending it (was the store down?)"
+    for job in jobs:
         if job.info.status == "RUNNING":
-            client.set_tag(job.info.run_id, liveness.TAG_END_REASON, "the sweep was interrupted")
+            client.set_tag(job.info.run_id, liveness.TAG_END_REASON, why)
             client.set_terminated(job.info.run_id, "KILLED")
     return children(uri, run_id) if any(j.info.status == "RUNNING" for j in jobs) else jobs
 

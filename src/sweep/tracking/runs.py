@@ -2,20 +2,16 @@
 
 import logging
 import os
-import time
+import tempfile
 import traceback
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, Mapping, Optional
 
-import keras
 import matplotlib.pyplot as plt
 import mlflow
-from mlflow import MlflowClient
-from mlflow.tracking.context.registry import resolve_tags
-from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
-from sweep.tracking import liveness, store
+from sweep.tracking import liveness, retries, secrets, store
 
 TAG_FAILURE = "failure_reason"
 
@@ -27,6 +23,10 @@ logging.getLogger("tensorflow").setLevel(logging.ERROR)
 os.environ.setdefault("MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS", "1")
 
 
+class RunKilled(RuntimeError):
+    """The job stopped for a reason that is not its own failure; its run ends KILLED with this message as reason."""
+
+
 def job_experiment(uri: str, name: str) -> str:
     """The job's experiment id: handed over by the multirun parent, else set up here (and dead runs reaped)."""
     experiment_id = os.environ.get(store.ENV_EXPERIMENT)
@@ -36,52 +36,54 @@ def job_experiment(uri: str, name: str) -> str:
     return experiment_id
 
 
-def open_job_run(uri: str, experiment_id: str, run_name: str, tags: Mapping[str, str]) -> str:
-    """Create a job's run, RUNNING and not active, as job_run would start it (tags, parent); return its id.
-
-    For the cells of a fused job, which train at once: job_run(..., run_id=…) later resumes each to finish it.
-    """
-    user_tags = {store.TAG_ROLE: "job", **liveness.owner_tags(), **tags, MLFLOW_RUN_NAME: run_name}
-    parent = os.environ.get(store.ENV_PARENT)
-    if parent:
-        user_tags[MLFLOW_PARENT_RUN_ID] = parent
-    client = MlflowClient(uri)
-    return client.create_run(experiment_id, tags=resolve_tags(user_tags), run_name=run_name).info.run_id
-
-
-def end_job_run(uri: str, run_id: str, status: str, reason: str) -> None:
-    """End a job's run that is not active (a fused job's cell) with a status and its reason."""
-    client = MlflowClient(uri)
-    client.set_tag(run_id, TAG_FAILURE if status == "FAILED" else liveness.TAG_END_REASON, reason[:5000])
-    client.set_terminated(run_id, status)
-
-
 @contextmanager
 def job_run(
     uri: str, experiment_id: str, run_name: str, tags: Mapping[str, str], run_id: Optional[str] = None
 ) -> Iterator[Any]:
     """A job's run (child of the sweep's parent under -m): FAILED with its reason on error, KILLED on interrupt.
 
-    With `run_id`, the run open_job_run created, resumed (its tags are set already).
+    With `run_id`, the run detached.open_job_run created, resumed (its tags are set already).
+
+    When the store stayed down past the retry budget, the job fails with a StoreError that says so, after one
+    quick try at ending its run (never a second wait of minutes); a later sweep command marks the run KILLED.
     """
     mlflow.set_tracking_uri(uri)
     all_tags = {store.TAG_ROLE: "job", **liveness.owner_tags(), **tags}
-    if run_id:
-        started = mlflow.start_run(run_id=run_id)
-    else:
-        parent = os.environ.get(store.ENV_PARENT)
-        started = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=all_tags, parent_run_id=parent)
-    with started as run:
-        try:
-            yield run
-        except KeyboardInterrupt:
-            mlflow.set_tag(liveness.TAG_END_REASON, "interrupted (Ctrl-C or SIGTERM)")
-            mlflow.end_run("KILLED")
-            raise
-        except Exception as exc:
-            mlflow.set_tag(TAG_FAILURE, f"{type(exc).__name__}: {exc}"[:5000])
-            mlflow.log_text(traceback.format_exc(), "failure/traceback.txt")
-            raise  # start_run's exit marks the run FAILED
+    parent = os.environ.get(store.ENV_PARENT)
+    # `explained` outermost: a fail-fast entered on an outage lasts through start_run's end_run, not past it
+    with retries.explained(uri), ExitStack() as ending:
+        if run_id:
+            started = mlflow.start_run(run_id=run_id)
+        else:
+            started = mlflow.start_run(
+                experiment_id=experiment_id, run_name=run_name, tags=all_tags, parent_run_id=parent
+            )
+        with started as run:
+            try:
+                liveness.drop_copies(uri, run)
+                yield run
+            except KeyboardInterrupt:
+                mlflow.set_tag(liveness.TAG_END_REASON, "interrupted (Ctrl-C or SIGTERM)")
+                mlflow.end_run("KILLED")
+                raise
+            except RunKilled as exc:
+                mlflow.set_tag(liveness.TAG_END_REASON, str(exc))
+                mlflow.end_run("KILLED")
+                raise
+            except Exception as exc:
+                if retries.unreachable(exc):
+                    ending.enter_context(retries.fail_fast())
+                _record_failure(exc)
+                raise  # start_run's exit marks the run FAILED
+
+
+def _record_failure(exc: Exception) -> None:
+    """Tag the run with the error and attach its traceback, secrets masked; never hide the error itself."""
+    try:
+        mlflow.set_tag(TAG_FAILURE, secrets.redact(f"{type(exc).__name__}: {exc}")[:5000])
+        mlflow.log_text(secrets.redact(traceback.format_exc()), "failure/traceback.txt")
+    except Exception as failed:  # noqa: BLE001 - the store itself may be what failed
+        print(f"[sweep] could not record the failure in the run: {secrets.redact(str(failed))[:200]}", flush=True)
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
@@ -95,29 +97,14 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
     return flat
 
 
-class EpochMetrics(keras.callbacks.Callback):
-    """Log each epoch's loss, accuracy, val_loss, val_accuracy and epoch_time_s in one call (step = epoch, from 1).
-
-    The call is asynchronous (batched each second): training goes on while MLflow writes; ending the run waits for
-    every point.
-    """
-
-    def __init__(self, run_id: Optional[str] = None) -> None:
-        super().__init__()
-        self.run_id = run_id  # None: the active run; a fused job's cells log to their own
-
-    def on_epoch_begin(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
-        self.started = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
-        values = {k: float(v) for k, v in (logs or {}).items()}
-        values["epoch_time_s"] = time.perf_counter() - self.started
-        mlflow.log_metrics(values, step=epoch + 1, synchronous=False, run_id=self.run_id)
-
-
 def log_params(params: Mapping[str, Any], run_id: Optional[str] = None) -> None:
     """Log the flattened config (and the option names) as the run's params, in one call (to `run_id` if given)."""
     mlflow.log_params(dict(params), run_id=run_id)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    """Tag the job's run (e.g. a pruned trial's pruned_at_epoch)."""
+    mlflow.set_tags({k: str(v) for k, v in tags.items()})
 
 
 def log_final(metrics: Mapping[str, float]) -> None:
@@ -133,6 +120,10 @@ def log_figures(figures: Mapping[str, Any]) -> None:
 
 
 def log_config_files(config_dir: Optional[Path]) -> None:
-    """Log Hydra's config.yaml, hydra.yaml and overrides.yaml of the job under hydra/."""
-    if config_dir is not None and config_dir.is_dir():
-        mlflow.log_artifacts(str(config_dir), "hydra")
+    """Log Hydra's config.yaml, hydra.yaml and overrides.yaml of the job under hydra/, any secret in them masked."""
+    if config_dir is None or not config_dir.is_dir():
+        return
+    with tempfile.TemporaryDirectory() as masked:
+        for path in sorted(p for p in config_dir.iterdir() if p.is_file()):
+            (Path(masked) / path.name).write_text(secrets.redact(path.read_text()))
+        mlflow.log_artifacts(masked, "hydra")

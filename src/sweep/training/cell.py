@@ -5,8 +5,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from sweep.config import cells
-from sweep.tracking import store
+from sweep.tracking import store, study
 from sweep.training import progress
+from sweep.training.pruning import trial_tags
 
 
 @dataclass
@@ -21,11 +22,19 @@ class JobContext:
     index: int = 1
     total: Optional[int] = None
     in_sweep: bool = False  # a job of a multirun: no Keras bars; lines, or nothing under a live display
+    trial: Optional[study.TrialLink] = None  # a search trial: the study and trial number it reports to
+    trial_name: Optional[str] = None  # the run name its search gave the trial (its drawn values)
+
+    def position(self) -> str:
+        """Where the job stands: `cell 3 of 8`, or a search's `trial 12`."""
+        if self.trial:
+            return f"trial {self.trial.number}"
+        return f"cell {self.index} of {self.total}" if self.total else f"cell {self.index}"
 
     def names(self, cfg: Any) -> "tuple[str, str]":
-        """The job's cell name and run name."""
+        """The job's cell name and run name (a search trial's run is named by its drawn values)."""
         cell = cells.name(cells.values(cfg, self.choices, self.swept))
-        return cell, cells.run_name(cell, cfg, self.swept)
+        return cell, self.trial_name or cells.run_name(cell, cfg, self.swept)
 
 
 @dataclass
@@ -37,6 +46,7 @@ class Cell:
     experiment_id: str
     name: str
     run_name: str
+    trial: Optional[Any] = None  # a search trial's open Optuna trial (it trains alone, never fused)
 
     def tags(self, threads: int) -> Dict[str, str]:
         """The tags of the cell's run."""
@@ -46,12 +56,12 @@ class Cell:
             store.TAG_CELL_HASH: cells.cell_hash(self.cfg),
             store.TAG_HASH: cells.config_hash(self.cfg),
             "sweep.intra_op_threads": str(threads),
+            **trial_tags(self.ctx.trial, self.trial),
         }
 
     def announce(self) -> None:
-        """Say that the cell starts: `[sweep] cell k of N: <run name>`."""
-        position = f"{self.ctx.index} of {self.ctx.total}" if self.ctx.total else f"{self.ctx.index}"
-        self.say(f"[sweep] cell {position}: {self.run_name}")
+        """Say that the cell starts: `[sweep] cell k of N: <run name>` (a search's `trial k`)."""
+        self.say(f"[sweep] {self.ctx.position()}: {self.run_name}")
 
     def say(self, text: str) -> None:
         """Print one of the cell's status lines (none under a live display)."""

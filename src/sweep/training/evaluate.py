@@ -16,16 +16,13 @@ def _evaluate(net: keras.Model, x: Any, y: Any, speed: Any, **kwargs: Any) -> An
 
 
 def _final(losses: Sequence[float], history: Dict[str, list], fit_time: float) -> Dict[str, float]:
-    best = max(range(len(history["val_accuracy"])), key=history["val_accuracy"].__getitem__)
     train_loss, train_accuracy, test_loss, test_accuracy = losses
     return {
         "train_loss": train_loss,
         "train_accuracy": train_accuracy,
         "test_loss": test_loss,
         "test_accuracy": test_accuracy,
-        "fit_time_s": fit_time,
-        "best_epoch": best + 1,
-        "best_val_accuracy": history["val_accuracy"][best],
+        **from_history(history, fit_time),
     }
 
 
@@ -44,3 +41,9 @@ def evaluate_cells(
     names = loop.metric_names(len(histories))
     pairs = [[part[name] for part in (train, test) for name in names[2 * i : 2 * i + 2]] for i in range(len(histories))]
     return [_final(losses, history, fit_time) for losses, history in zip(pairs, histories, strict=True)]
+
+
+def from_history(history: Dict[str, list], fit_time: float) -> Dict[str, float]:
+    """What the epochs alone tell: fit time, best epoch and its validation accuracy (all a pruned trial logs)."""
+    best = max(range(len(history["val_accuracy"])), key=history["val_accuracy"].__getitem__)
+    return {"fit_time_s": fit_time, "best_epoch": best + 1, "best_val_accuracy": history["val_accuracy"][best]}

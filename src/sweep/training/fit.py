@@ -1,13 +1,13 @@
 """Fit one model as the study did (validation_split), per-epoch metrics logged, stopping on a signal or a NaN loss."""
 
 import math
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 import keras
 
 from sweep.data import Dataset
 from sweep.process import signals
-from sweep.tracking import runs
+from sweep.tracking import epochs
 from sweep.training import loop
 
 
@@ -24,7 +24,14 @@ class StopOnSignal(keras.callbacks.Callback):
 
 
 def fit(
-    net: keras.Model, ds: Dataset, train: Any, speed: Any, shown: list, verbose: int, key: Any = None
+    net: keras.Model,
+    ds: Dataset,
+    train: Any,
+    speed: Any,
+    shown: list,
+    verbose: int,
+    extra: Sequence[Any] = (),
+    key: Any = None,
 ) -> keras.callbacks.History:
     """Fit as the study did (validation_split), logging each epoch; stop at once if the loss diverges.
 
@@ -33,8 +40,9 @@ def fit(
 
     Returns Keras' History: `.history` per epoch, `.model` the model whose evaluate() the job calls (for
     speed.loop=in_graph the loop, whose test step validation traced already: no second trace, ~0.2 s a job).
+    `extra` callbacks run after those (a search trial's ReportToTrial).
     """
-    callbacks = [runs.EpochMetrics(), keras.callbacks.TerminateOnNaN(), StopOnSignal(), *shown]
+    callbacks = [epochs.EpochMetrics(), keras.callbacks.TerminateOnNaN(), StopOnSignal(), *extra, *shown]
     with signals.deferred():  # Ctrl-C/SIGTERM stop training at a batch boundary, then interrupt the job
         if speed.loop == "in_graph":
             fitted = loop.fit([net], ds.x_train, ds.y_train, train, speed, callbacks, verbose, key=key)

@@ -15,7 +15,7 @@ import keras
 
 from sweep.config import cells as cell_ids
 from sweep.process import signals
-from sweep.tracking import runs
+from sweep.tracking import detached, epochs, runs
 from sweep.training import loop, progress, steps
 from sweep.training.cell import Cell
 from sweep.training.evaluate import evaluate_cells
@@ -38,6 +38,11 @@ class PerCell(keras.callbacks.Callback):
         for i in self.alive:
             for callback in self.callbacks[i]:
                 callback.on_epoch_begin(epoch)
+
+    def on_train_end(self, logs: Any = None) -> None:
+        for callbacks in self.callbacks:  # every cell's, ended or not: its per-epoch metrics reach the store
+            for callback in callbacks:
+                callback.on_train_end()
 
     def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
         self.diverging.update(i for i in self.alive if not math.isfinite(float(logs[f"loss_{i}"])))
@@ -72,7 +77,7 @@ def _fit(group: List[Cell], nets: list, ds: Any, run_ids: List[str], results: li
 
     per_cell = PerCell(
         [
-            [runs.EpochMetrics(run_id), *progress.callbacks(c.run_name, c.cfg.train.epochs, c.ctx.in_sweep)]
+            [epochs.EpochMetrics(run_id), *progress.callbacks(c.run_name, c.cfg.train.epochs, c.ctx.in_sweep)]
             for c, run_id in zip(group, run_ids, strict=True)
         ],
         ended,
@@ -105,7 +110,7 @@ def train_cells(group: List[Cell]) -> List[Any]:
     for cell in group:
         cell.announce()
         tags = {**cell.tags(threads), **together}
-        run_ids.append(runs.open_job_run(cell.ctx.uri, cell.experiment_id, cell.run_name, tags))
+        run_ids.append(detached.open_job_run(cell.ctx.uri, cell.experiment_id, cell.run_name, tags))
     results: List[Any] = [None] * len(group)
     own = [Phases() for _ in group]
     try:
@@ -119,7 +124,7 @@ def train_cells(group: List[Cell]) -> List[Any]:
     except KeyboardInterrupt:
         for run_id, result in zip(run_ids, results, strict=True):
             if result is None:
-                runs.end_job_run(group[0].ctx.uri, run_id, "KILLED", "interrupted (Ctrl-C or SIGTERM)")
+                detached.end_job_run(group[0].ctx.uri, run_id, "KILLED", "interrupted (Ctrl-C or SIGTERM)")
         raise
     except Exception as exc:  # no cell's own: every cell still training fails with it
         return [r if r is not None else _fail(c, i, exc) for c, i, r in zip(group, run_ids, results, strict=True)]
@@ -134,7 +139,8 @@ def _finish(cell: Cell, run_id: str, net: keras.Model, history: Dict[str, list],
     """Log one cell's results into its run, resumed; its test accuracy, or the error that failed only this cell."""
     try:
         with runs.job_run(cell.ctx.uri, cell.experiment_id, cell.run_name, {}, run_id=run_id):
-            steps.log_results(cell, net, history, final, phases)
+            shown = steps.log_results(cell, net, history, final, phases)
     except Exception as exc:
         return exc
+    progress.say_result(cell.run_name, shown, None, cell.ctx.in_sweep)
     return float(final["test_accuracy"])

@@ -41,3 +41,16 @@ def say(text: str, in_sweep: bool) -> None:
     """Print one of the job's status lines, unless a live display shows the sweep (it says the same)."""
     if not (in_sweep and console.live()):
         print(text, flush=True)
+
+
+def say_result(name: str, final: Dict[str, float], pruned_at: Optional[int], in_sweep: bool) -> None:
+    """The job's last line: its accuracies, or the epoch a search's pruner stopped it at."""
+    if pruned_at:
+        say(f"[sweep] {name}: pruned after epoch {pruned_at} ({final['fit_time_s']:.1f} s fit)", in_sweep)
+        return
+    say(
+        f"[sweep] {name}: train_accuracy={final['train_accuracy']:.4f} "
+        f"val_accuracy={final['val_accuracy']:.4f} test_accuracy={final['test_accuracy']:.4f} "
+        f"({final['fit_time_s']:.1f} s fit)",
+        in_sweep,
+    )

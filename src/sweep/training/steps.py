@@ -7,7 +7,7 @@ from omegaconf import OmegaConf
 
 from sweep import data
 from sweep.config import cells
-from sweep.tracking import models, runs
+from sweep.tracking import models, runs, study
 from sweep.training import curves, export, model
 from sweep.training.cell import Cell, JobContext
 from sweep.training.runtime import Phases, peak_rss_mb, settle_memory
@@ -41,20 +41,24 @@ def build(cell: Cell, phases: Phases, run_id: Optional[str] = None) -> keras.Mod
         return model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed, shape)
 
 
-def log_results(cell: Cell, net: keras.Model, history: Dict[str, list], final: dict, phases: Phases) -> None:
-    """Into the cell's active run: its final metrics, learning curves, Hydra's files, the model and its phases."""
+def log_results(
+    cell: Cell, net: keras.Model, history: Dict[str, list], final: dict, phases: Phases, pruned: Optional[int] = None
+) -> Dict[str, float]:
+    """Into the cell's active run: its final metrics, learning curves, Hydra's files, the model and its phases.
+
+    A search trial its pruner stopped (`pruned`: the epoch) gets the tag pruned_at_epoch and no model: it is not a
+    full-length result. Returns the final metrics with the last epoch's (already logged per epoch).
+    """
     stored = data.raw(cell.cfg.data.name, cell.cfg.data.path)  # as stored: the logged model takes these images
     with phases("log_metrics"):
         runs.log_final(final)
+        runs.set_tags({study.TAG_PRUNED: pruned} if pruned else {})
     with phases("log_plots"):
         runs.log_figures(curves.learning_curves(history, cell.run_name))
     with phases("log_config"):
         runs.log_config_files(cell.ctx.config_dir)
-    with phases("log_model"):
-        models.log_model(export.serving_model(net, data.shape(stored).image), stored.x_test[:5])  # raw images
+    if not pruned:
+        with phases("log_model"):
+            models.log_model(export.serving_model(net, data.shape(stored).image), stored.x_test[:5])  # raw images
     runs.log_final({**phases.seconds, "peak_rss_mb": peak_rss_mb()})
-    cell.say(
-        f"[sweep] {cell.run_name}: train_accuracy={final['train_accuracy']:.4f} "
-        f"val_accuracy={history['val_accuracy'][-1]:.4f} test_accuracy={final['test_accuracy']:.4f} "
-        f"({final['fit_time_s']:.1f} s fit)"
-    )
+    return {**{k: v[-1] for k, v in history.items()}, **final}
