@@ -96,7 +96,10 @@ def test_the_costliest_groups_go_first_and_every_worker_gets_one():
     assert len(asked) == 2  # one config per layout, not per job
     assert groups.plan(jobs[:4], fuse=4, workers=2, compose=compose) == [[0, 2], [1, 3]]  # halved: no idle worker
     assert groups.plan(jobs, fuse=1, workers=2, compose=compose) == [[i] for i in (4, 5, 6, 7, 0, 1, 2, 3)]
+    seeded = [[*job, f"train.seed={seed}"] for job in jobs[:4] for seed in (0, 1)]  # the basic sweeper's order
+    assert groups.plan(seeded, fuse=2, workers=2, compose=compose) == [[0, 4, 1, 5], [2, 6, 3, 7]]  # seed after seed
     keras_loop = compose_cfg("reg=none", "data=fashion_mnist", "speed.loop=keras")
+
     assert groups.plan(jobs[:2], fuse=4, workers=1, compose=lambda o: keras_loop) == [[0], [1]]  # cannot fuse
 
 

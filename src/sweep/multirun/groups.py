@@ -1,10 +1,12 @@
 """How the launcher hands out a batch of jobs: cells that can train together fused, the longest work first.
 
 Jobs whose overrides differ only in keys cells may fuse on (sweep.config.fusion: the activation, the learning
-rate) form a bucket; a bucket is cut into groups of at most `fuse` cells, evenly, and groups are halved until every
-worker has one where the jobs allow. A job that cannot fuse (another loop than in_graph) stays alone. Groups go out
-costliest first (their cells' operations, sweep.config.cost), so that no worker idles while the last, longest one
-runs: joblib's workers take the next group as they finish.
+rate) form a bucket per seed; a bucket is cut into groups of at most `fuse` cells, evenly. A task takes the same
+group of every seed, one seed after another, so that a worker compiles a group's program once and reuses it for
+the next seeds (sweep.training.programs); tasks are halved until every worker has one where the jobs allow. A job
+that cannot fuse (another loop than in_graph) is a task alone. Tasks go out costliest first (their cells'
+operations, sweep.config.cost), so that no worker idles while the last, longest one runs: joblib's workers take
+the next task as they finish.
 """
 
 import math
@@ -27,28 +29,38 @@ def _spread(groups: List[List[int]], workers: int) -> List[List[int]]:
     return groups
 
 
+def _layout(together: Tuple[str, ...]) -> Tuple[str, ...]:
+    return tuple(o for o in together if not o.lstrip("+~").startswith("train.seed="))
+
+
+def _across_seeds(by_seed: List[List[int]], fuse: int) -> List[List[int]]:
+    """Each seed's cells cut into groups of `fuse`; a task takes the same group of every seed, seed after seed."""
+    per_seed = [_even(members, fuse) for members in by_seed]
+    return [[i for groups in per_seed if k < len(groups) for i in groups[k]] for k in range(max(map(len, per_seed)))]
+
+
 def plan(
     jobs: Sequence[Sequence[str]], fuse: int, workers: int, compose: Callable[[Sequence[str]], Optional[Any]]
 ) -> List[List[int]]:
-    """The jobs' indices in groups to run together, costliest group first.
+    """The jobs' indices in tasks to run in one worker each, costliest task first.
 
     `compose(overrides)` gives a job's config (None if it cannot be composed); it is asked once per distinct
     layout of overrides apart from fusable keys and the seed, which change no job's cost.
     """
     if len(jobs) == 1:  # a search's one trial a call: nothing to group, nothing to compose
         return [[0]]
-    buckets: Dict[Tuple[str, ...], List[int]] = {}
+    layouts: Dict[Tuple[str, ...], Dict[Tuple[str, ...], List[int]]] = {}
     for index, overrides in enumerate(jobs):
-        buckets.setdefault(fusion.together(overrides), []).append(index)
-    known: Dict[Tuple[str, ...], Tuple[bool, float]] = {}
-    groups, costs = [], {}
-    for together, members in buckets.items():
-        layout = tuple(o for o in together if not o.lstrip("+~").startswith("train.seed="))
-        if layout not in known:
-            cfg = compose(jobs[members[0]])
-            known[layout] = (cfg is not None and fusion.can_fuse(cfg), cost.of_cell(cfg).total if cfg else 0.0)
-        fusable, each = known[layout]
-        costs.update((i, each) for i in members)
-        groups += _even(members, max(1, fuse)) if fusable else [[i] for i in members]
-    groups = _spread(groups, workers) if len(groups) < workers else groups
-    return sorted(groups, key=lambda group: -sum(costs[i] for i in group))  # stable: the sweep's order otherwise
+        together = fusion.together(overrides)
+        layouts.setdefault(_layout(together), {}).setdefault(together, []).append(index)
+    tasks, costs = [], {}
+    for by_seed in layouts.values():
+        members = [i for seed in by_seed.values() for i in seed]
+        cfg = compose(jobs[members[0]])
+        costs.update((i, cost.of_cell(cfg).total if cfg else 0.0) for i in members)
+        if cfg is not None and fusion.can_fuse(cfg):
+            tasks += _across_seeds(list(by_seed.values()), max(1, fuse))
+        else:
+            tasks += [[i] for i in members]
+    tasks = _spread(tasks, workers) if len(tasks) < workers else tasks
+    return sorted(tasks, key=lambda task: -sum(costs[i] for i in task))  # stable: the sweep's order otherwise
