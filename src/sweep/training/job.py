@@ -8,7 +8,7 @@ import keras
 from omegaconf import OmegaConf
 
 from sweep import data
-from sweep.config import cells, checks
+from sweep.config import cells, checks, limits
 from sweep.tracking import models, retries, runs, store, study
 from sweep.training import curves, export, model, progress
 from sweep.training.evaluate import evaluate, from_history
@@ -109,7 +109,7 @@ def run(cfg: Any, ctx: JobContext) -> Any:
     A search trial (ctx.trial) reports to its trial every epoch and returns trial_result(...) instead.
     """
     checks.validate(cfg)
-    data.raw(cfg.data.name, cfg.data.path)  # missing or corrupt data fails before the store is touched
+    limits.read_data(cfg)  # missing or corrupt data, or a limit too small, fails before the store is touched
     digest = cells.config_hash(cfg)
     trial = study.open_trial(ctx.trial) if ctx.trial else None
     ctx = replace(ctx, trial_name=trial.user_attrs.get(study.ATTR_NAME)) if trial else ctx
