@@ -51,6 +51,11 @@ CASES = [
     (["speed.loop=eager"], "error: speed.loop must be one of keras, in_graph, got 'eager'"),
     (["act.name=nope"], "error: act.name must be an activation Keras knows (celu, elu, "),
     (["-cd", "nowhere", "act=relu"], "error: --config-dir: "),
+    (["train.seed=-1"], "error: train.seed must be an integer in [0, 4294967295] (NumPy's seeds), got -1"),
+    (["-m", "reg=glob(zzz)"], "error: reg: glob(zzz) gives no value, so the sweep has no job; options there: "),
+    (["-m", "hydra/launcher=nope"], "error: hydra/launcher: unknown option 'nope'; allowed: basic, joblib,"),
+    (["-m", "hydra.launcher.fuse=0"], "error: hydra.launcher.fuse must be an integer >= 1 (1: every cell alone)"),
+    (["data.limit=1"], "error: data.limit: 1 training images cannot be split by train.validation_split=0.1 into"),
 ]
 
 
@@ -63,7 +68,8 @@ def _assert_rejected(done, expected):
 
 @pytest.mark.parametrize("args, expected", CASES)
 def test_bad_value_or_key(tmp_path, args, expected):
-    _assert_rejected(run_module("sweep.train", *FAST[:2], *args, cwd=tmp_path), expected)
+    mode, rest = [a for a in args if a == "-m"], [a for a in args if a != "-m"]  # Hydra's flags come first
+    _assert_rejected(run_module("sweep.train", *mode, *FAST[:2], *rest, cwd=tmp_path), expected)
 
 
 @pytest.mark.parametrize("mode", [[], ["-m"]])

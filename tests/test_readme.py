@@ -5,7 +5,7 @@ import shlex
 from pathlib import Path
 
 from sweep import compare
-from sweep.config import overrides
+from sweep.config import hydra_settings, overrides
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -44,5 +44,6 @@ def test_every_sweep_command_passes_our_checks():
     for module, args in sorted(found):
         if module == "sweep.train":
             assert overrides.check(list(args), str(REPO / "conf")) is None, args
+            assert hydra_settings.check(list(args), str(REPO / "conf")) is None, args
         else:
             compare.parse_args(list(args))  # exits 2 on an unknown flag

@@ -12,7 +12,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sweep import data
-from sweep.config import CONF_DIR, cells, checks, overrides, schema
+from sweep.config import CONF_DIR, cells, checks, hydra_settings, limits, overrides, schema
 from sweep.multirun.callback import fail
 from sweep.process import console, errors, quiet, signals
 from sweep.tracking import retries, store
@@ -48,7 +48,7 @@ def _alone(cfg: DictConfig, hc: HydraConfig) -> float:
     """A job outside a multirun: check what the multirun's parent would have checked, then train it."""
     try:
         checks.validate(cfg)
-        data.raw(cfg.data.name, cfg.data.path)
+        limits.read_data(cfg)
         store.prepare_experiment(store.resolve_uri(Path(hc.runtime.cwd)), cfg.mlflow.experiment)
     except (schema.ConfigError, data.DataError, store.StoreError) as exc:
         fail(exc)
@@ -81,7 +81,7 @@ def main(cfg: DictConfig) -> Any:
 if __name__ == "__main__":
     retries.apply_defaults()  # before any request: jobs and workers inherit the same retry budget
     signals.install()
-    problem = overrides.check(sys.argv[1:], _conf_dir())
+    problem = overrides.check(sys.argv[1:], _conf_dir()) or hydra_settings.check(sys.argv[1:], _conf_dir())
     if problem:
         fail(ValueError(problem))
     try:

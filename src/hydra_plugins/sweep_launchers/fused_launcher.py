@@ -29,7 +29,7 @@ class FusedLauncherConf(JobLibLauncherConf):
     fuse: int = 4  # cells a task at most, trained together where they can be; 1: each cell alone
 
 
-ConfigStore.instance().store(group="hydra/launcher", name="fused", node=FusedLauncherConf, provider="sweep")
+ConfigStore.instance().store(group="hydra/launcher", name="joblib_fused", node=FusedLauncherConf, provider="sweep")
 
 
 class FusedLauncher(JoblibLauncher):

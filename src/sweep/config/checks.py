@@ -4,7 +4,7 @@ from typing import Any
 
 from omegaconf.errors import MissingMandatoryValue
 
-from sweep.config import activations
+from sweep.config import activations, limits
 from sweep.config.schema import ConfigError, SweepConfig
 
 # The layer kinds model.input_layers can build (the reg schema's vocabulary; any reg option may combine them).
@@ -30,6 +30,7 @@ def validate(cfg: Any) -> None:
         _train(cfg.train, cfg.data)
         _speed(cfg.speed)
         _model(cfg.model)
+        limits.validate(cfg)  # what MLflow, Keras and NumPy would refuse later
     except MissingMandatoryValue as exc:
         raise ConfigError(f"{exc.full_key}: no value given (the key is required)", exc.full_key) from exc
 

@@ -15,8 +15,7 @@ from hydra.errors import HydraException
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
-from sweep import data
-from sweep.config import cells, checks, options, overrides, schema
+from sweep.config import cells, checks, limits, options, overrides, schema
 
 ENV_SWEPT_KEYS = cells.ENV_SWEPT_KEYS
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
@@ -33,6 +32,20 @@ def expand(config: DictConfig) -> Optional[List[List[str]]]:
     arguments = [f"{k}={v}" for k, v in params.items()] + list(config.hydra.overrides.task)
     parsed = OverridesParser.create(config_loader=loader).parse_overrides(arguments)
     return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+
+
+def _empty(config: DictConfig) -> str:
+    """The line for a grid without a job: the sweep expression that gives no value."""
+    loader = GlobalHydra.instance().config_loader()
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    for override in OverridesParser.create(config_loader=loader).parse_overrides(list(config.hydra.overrides.task)):
+        if override.is_sweep_override() and not any(BasicSweeper.split_arguments([override], None)):
+            key, given = override.get_key_element(), override.input_line.partition("=")[2]
+            options = loader.get_group_options(key) if "." not in key else []  # a config group's options
+            allowed = f"; options there: {', '.join(options)}" if options else ""
+            return f"{key}: {given} gives no value, so the sweep has no job{allowed}"
+    return "hydra.sweeper.params: the sweep has no job"
 
 
 def swept_keys(jobs: List[List[str]]) -> List[str]:
@@ -71,7 +84,7 @@ def check(config: DictConfig, jobs: List[List[str]]) -> List[dict]:
     planned = []
     for job in jobs:
         job_cfg = _job_config(loader, config, job)
-        data.raw(job_cfg.data.name, job_cfg.data.path)  # missing or corrupt data fails here, read once
+        limits.read_data(job_cfg)  # missing or corrupt data, or a limit too small, fails here; read once
         cell = cells.name(cells.values(job_cfg, job_cfg.hydra.runtime.choices, keys))
         planned.append(
             {
@@ -120,6 +133,8 @@ def sweeper_plan(config: DictConfig) -> Optional[SweeperPlan]:
 def planned(config: DictConfig) -> Planned:
     """Expand and check the multirun's jobs (or a sweeper's bounds) before anything is tracked."""
     jobs = expand(config)
+    if jobs == []:
+        raise schema.ConfigError(_empty(config))
     if jobs is not None:
         checked = check(config, jobs)
         return Planned(checked, swept(config, jobs), len(checked), data=checked[0]["data"] if checked else None)

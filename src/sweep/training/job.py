@@ -5,7 +5,7 @@ from dataclasses import replace
 from typing import Any, Dict, Iterator, List, Optional, Union
 
 from sweep import data
-from sweep.config import cells, checks
+from sweep.config import cells, checks, limits
 from sweep.tracking import retries, runs, store, study
 from sweep.training import progress
 from sweep.training.cell import Cell, JobContext
@@ -35,7 +35,7 @@ def collecting() -> Iterator[List[Cell]]:
 def prepare(cfg: Any, ctx: JobContext) -> Union[Cell, float]:
     """Check and name the job's cell; the test accuracy of its FINISHED run instead if it needs no training."""
     checks.validate(cfg)
-    data.raw(cfg.data.name, cfg.data.path)  # missing or corrupt data fails before the store is touched
+    limits.read_data(cfg)  # missing or corrupt data, or a limit too small, fails before the store is touched
     trial = study.open_trial(ctx.trial) if ctx.trial else None
     ctx = replace(ctx, trial_name=trial.user_attrs.get(study.ATTR_NAME)) if trial else ctx
     cell_name, run_name = ctx.names(cfg)
