@@ -1,7 +1,7 @@
 """Which cells are best: per-cell aggregates with 95% CIs, Welch's test against the best with Holm correction."""
 
 import warnings
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Hashable, List, Mapping, Optional, Tuple
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,7 @@ CELL = ["reg_at", "reg", "act"]
 COLUMNS = [*CELL, "n", "mean", "std", "ci_low", "ci_high", "train_mean", "gap_mean", "best_epoch_mean"]
 ALPHA = 0.05
 NO_CLAIM = "no claim (n = 1)"
+IDENTICAL = "indistinguishable (identical runs)"
 
 
 def order(values, preferred: List[str]) -> List[str]:
@@ -81,6 +82,32 @@ def _samples(runs: pd.DataFrame) -> Dict[tuple, np.ndarray]:
     return {key: g["test_accuracy"].to_numpy() for key, g in runs.groupby(CELL, sort=False)}
 
 
+def _one_sided(test: Tuple[float, float, float, float]) -> float:
+    """Welch's p that a is worse than b (mean(a) < mean(b)) from the two-sided test."""
+    diff, p = test[0], test[1]
+    return p / 2 if diff < 0 else 1 - p / 2
+
+
+def versus_best(
+    samples: Mapping[Hashable, np.ndarray], best: Hashable, alpha: float = ALPHA, one_sided: bool = False
+) -> Dict[Hashable, Tuple[float, float, str]]:
+    """Welch's test of every other sample against samples[best], Holm-corrected across them.
+
+    Returns key -> (p, p_holm, verdict), verdict: worse | indistinguishable | indistinguishable (identical runs) |
+    no claim (n = 1). one_sided tests only whether each is worse than the best.
+    """
+    tests = {k: welch(x, samples[best]) for k, x in samples.items() if k != best}
+    out = {k: (np.nan, np.nan, NO_CLAIM) for k, t in tests.items() if t is None}
+    # identical constant samples have no t statistic (p is NaN): they are indistinguishable, not tested
+    out.update({k: (np.nan, np.nan, IDENTICAL) for k, t in tests.items() if t is not None and np.isnan(t[1])})
+    family = {k: (_one_sided(t) if one_sided else t[1]) for k, t in tests.items() if k not in out}
+    if family:
+        reject, p_holm, _, _ = multipletests(list(family.values()), alpha=alpha, method="holm")
+        verdicts = np.where(reject, "worse", "indistinguishable")
+        out.update({k: (p, float(h), str(v)) for (k, p), h, v in zip(family.items(), p_holm, verdicts, strict=True)})
+    return out
+
+
 def ranked(runs: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     """Cells by mean test accuracy, each Welch-tested against the best with Holm correction; `vs_best` says how."""
     # vs_best: best | indistinguishable | indistinguishable (identical runs) | worse | no claim (n = 1)
@@ -90,18 +117,9 @@ def ranked(runs: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     cells["p_value"], cells["p_holm"], cells["vs_best"] = np.nan, np.nan, NO_CLAIM
     if cells.empty or cells.loc[0, "n"] < 2:
         return cells.assign(vs_best=["best", *[NO_CLAIM] * (len(cells) - 1)][: len(cells)])
-    samples = _samples(runs)
-    best = samples[tuple(cells.loc[0, CELL])]
-    tests = {i: welch(samples[tuple(cells.loc[i, CELL])], best) for i in cells.index[1:]}
-    tested = {i: t for i, t in tests.items() if t is not None}
-    # identical constant samples have no t statistic (p is NaN): they are indistinguishable, not tested
-    identical = [i for i, t in tested.items() if np.isnan(t[1])]
-    family = [i for i in tested if i not in identical]
+    samples, keys = _samples(runs), [tuple(k) for k in cells[CELL].itertuples(index=False)]
+    tested = versus_best({k: samples[k] for k in keys}, keys[0], alpha)
     cells.loc[0, "vs_best"] = "best"
-    cells.loc[identical, "vs_best"] = "indistinguishable (identical runs)"
-    if family:
-        reject, p_holm, _, _ = multipletests([tested[i][1] for i in family], alpha=alpha, method="holm")
-        cells.loc[family, "p_value"] = [tested[i][1] for i in family]
-        cells.loc[family, "p_holm"] = p_holm
-        cells.loc[family, "vs_best"] = np.where(reject, "worse", "indistinguishable")
+    for i, key in enumerate(keys[1:], start=1):
+        cells.loc[i, ["p_value", "p_holm", "vs_best"]] = tested[key]
     return cells
