@@ -9,7 +9,7 @@ from typing import Any, List, Optional
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, read_write
 
-from sweep.config import plan, schema
+from sweep.config import job_env, plan, schema
 from sweep.multirun import parent, warmup
 from sweep.process import signals
 from sweep.tracking import liveness, store
@@ -41,7 +41,7 @@ def export(config: DictConfig, jobs: list, cells: list, sweep_id: str, parent_id
     # inherits a user's MLFLOW_TRACKING_URI, and otherwise resolves the same SQLite file from the same directory.
     os.environ.update(env, MLFLOW_TRACKING_URI=store.resolve_uri(Path(config.hydra.runtime.cwd)))
     with read_write(config.hydra.overrides):  # each job's config is composed from these plus its own overrides
-        config.hydra.overrides.hydra.extend(warmup.env_overrides(env))
+        config.hydra.overrides.hydra.extend(job_env.env_overrides(env))
 
 
 def workers(config: DictConfig) -> int:

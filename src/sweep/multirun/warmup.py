@@ -8,9 +8,8 @@ Jobs of warm workers get the sweep's context from their config (`hydra.job.env_s
 since those workers were spawned before the context existed.
 """
 
-import re
 import threading
-from typing import Any, List, Optional
+from typing import Optional
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -87,17 +86,3 @@ def stop() -> None:
 
     get_reusable_executor(reuse=True).shutdown(wait=False, kill_workers=True)
     _started.clear()
-
-
-def env_overrides(env: dict) -> List[str]:
-    """`hydra.job.env_set` overrides that set `env` around every job, in whichever process runs it."""
-    return [f"++hydra.job.env_set.{key}={quoted(value)}" for key, value in env.items()]
-
-
-def quoted(value: Any) -> str:
-    """`value` as a quoted string of Hydra's override grammar that reads back unchanged (no interpolation)."""
-    # OmegaConf would resolve ${...}: escape it, and double the backslashes before it so they stay literal
-    text = re.sub(r"(\\*)\$\{", lambda m: m.group(1) * 2 + "\\${", str(value))
-    # In Hydra's quoted strings only backslashes before a quote or the end escape: double those, escape the quotes
-    text = re.sub(r"(\\*)('|\Z)", lambda m: m.group(1) * 2 + ("\\'" if m.group(2) else ""), text)
-    return f"'{text}'"
