@@ -4,6 +4,7 @@ from typing import Any, List, Optional
 
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
 from sweep import data
@@ -14,9 +15,23 @@ BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 
 def expand(config: DictConfig) -> Optional[List[List[str]]]:
-    """The override list of every job the basic sweeper will launch (None for other sweepers)."""
-    if config.hydra.sweeper.get("_target_") != BASIC_SWEEPER:
+    """The override list of every job the configured sweeper will launch first (None when it cannot say).
+
+    The basic sweeper's jobs are the grid. Any other sweeper class may plan its own: a `planned_jobs(config)`
+    static method that returns the jobs to check, or raises ConfigError for a bad setting of its own.
+    """
+    target = config.hydra.sweeper.get("_target_")
+    if target == BASIC_SWEEPER:
+        return grid(config)
+    try:
+        planner = getattr(get_class(target), "planned_jobs", None)
+    except Exception:  # noqa: BLE001 - a sweeper we cannot import plans nothing here; Hydra reports it itself
         return None
+    return planner(config) if planner else None
+
+
+def grid(config: DictConfig) -> List[List[str]]:
+    """Every job of the command line's product (and hydra.sweeper.params), as the basic sweeper expands them."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 
     loader = GlobalHydra.instance().config_loader()
