@@ -11,7 +11,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sweep import data
-from sweep.config import checks, overrides, plan, schema
+from sweep.config import checks, overrides, plan, schema, sweeper_overrides
 from sweep.multirun.callback import fail
 from sweep.process import quiet, signals
 from sweep.tracking import store
@@ -59,7 +59,7 @@ def main(cfg: DictConfig) -> float:
 
 if __name__ == "__main__":
     signals.install()
-    problem = overrides.check(sys.argv[1:], _conf_dir())
+    problem = overrides.check(sys.argv[1:], _conf_dir()) or sweeper_overrides.check(sys.argv[1:], _conf_dir())
     if problem:
         fail(ValueError(problem))
     try:
