@@ -1,5 +1,6 @@
 """MLflow writes of one job: its run, params, per-epoch metrics, plots and config files."""
 
+import json
 import logging
 import os
 import time
@@ -37,7 +38,8 @@ def job_experiment(uri: str, name: str) -> str:
 def job_run(uri: str, experiment_id: str, run_name: str, tags: Mapping[str, str]) -> Iterator[Any]:
     """A job's run (child of the sweep's parent under -m): FAILED with its reason on error, KILLED on interrupt."""
     mlflow.set_tracking_uri(uri)
-    all_tags = {store.TAG_ROLE: "job", **liveness.owner_tags(), **tags}
+    extra = json.loads(os.environ.get(store.ENV_JOB_TAGS) or "{}")  # set by a sweeper around this job
+    all_tags = {store.TAG_ROLE: "job", **liveness.owner_tags(), **extra, **tags}
     with mlflow.start_run(
         experiment_id=experiment_id, run_name=run_name, tags=all_tags, parent_run_id=os.environ.get(store.ENV_PARENT)
     ) as run:
