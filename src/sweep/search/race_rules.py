@@ -32,9 +32,9 @@ class Rules:
         """The level of each round's tests: alpha split evenly over the possible looks (Bonferroni).
 
         Testing the same cells again after every round is sequential testing: at alpha per look the true best was
-        eliminated in up to 5.5% of simulated races at alpha = 0.05 (benchmarks/race.py). The even split holds
-        whatever the dependence between rounds; group-sequential boundaries (Pocock) would be less strict, but
-        they assume known variances and equal steps, which a t-test on 2-10 seeds is far from.
+        eliminated in up to 10.4% of simulated races at alpha = 0.05 (benchmarks/race.py, docs/race.md). The even
+        split holds whatever the dependence between rounds; group-sequential boundaries (Pocock) would be less
+        strict, but they assume known variances and equal steps, which a t-test on 2-10 seeds is far from.
         """
         return self.alpha / self.looks
 
