@@ -125,3 +125,23 @@ def test_compare_reads_the_race(raced):
     assert done.returncode == 0, done.stderr[-3000:]
     jobs = artifact(parent_of(uri), "race/jobs.csv")
     assert f"{len(jobs)} of {len(jobs)} cells finished" in done.stdout  # reused runs of round 0 count too
+
+
+def test_the_race_view_shows_each_cells_seeds_and_fate(raced):
+    from sweep.analysis import race_view
+
+    _, uri, _, _, _ = raced
+    parent = parent_of(uri)
+    mlflow.set_tracking_uri(uri)
+    rounds = artifact(parent, "race/rounds.csv")
+    fates = race_view.fates(rounds).set_index("cell")
+    for cell, rows in rounds.groupby("cell"):
+        last = rows.loc[rows["round"].idxmax()]
+        assert fates.loc[cell, "n"] == last["n"]
+        assert fates.loc[cell, "left_in"] == (
+            last["round"] if last["state"] == "eliminated" else pytest.approx(np.nan, nan_ok=True)
+        )
+    assert list(fates["state"][:1]) == ["best"] and set(fates["state"]) == {"best", "in the best set", "eliminated"}
+    text = race_view.render(parent)
+    assert text.startswith(f"## Race on val_accuracy: {parent.data.tags['race.stop']}")
+    assert f"Jobs: {parent.data.tags['race.jobs']} used" in text and "of the exhaustive 24 (6 cells x 4 seeds)" in text
