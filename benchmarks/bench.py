@@ -63,7 +63,8 @@ def study_loop(cells, epochs: int, data_args: list) -> list:
             cfg = compose("config", overrides=[f"reg={reg}", f"act={act}", "speed=study", *data_args])
             ds = data.load(cfg.data.name, cfg.data.path, cfg.data.limit)
             start, timer = time.perf_counter(), EpochTimes()
-            net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)  # = the notebook's compile
+            shape = data.shape(data.raw(cfg.data.name, cfg.data.path))
+            net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed, shape)  # = the notebook's compile
             net.fit(ds.x_train, ds.y_train, epochs=epochs, validation_split=0.1, verbose=0, callbacks=[timer])
             net.evaluate(ds.x_train, ds.y_train, verbose=0)
             test_acc = net.evaluate(ds.x_test, ds.y_test, verbose=0)[1]
@@ -170,14 +171,22 @@ def compare_1000(n: int = 1000) -> None:
     client = MlflowClient(env["MLFLOW_TRACKING_URI"])
     start = time.perf_counter()
     experiment = client.create_experiment("sweep", artifact_location=(where / "artifacts").as_uri())
-    parent = client.create_run(experiment, tags={"sweep_id": "bench", "sweep_role": "parent"}).info.run_id
+    tags = {"sweep_id": "bench", "sweep_role": "parent", "sweep.factors": "reg,act"}
+    parent = client.create_run(experiment, tags=tags).info.run_id
     cells, now = [], int(time.time() * 1000)
     grid = [(reg, act, seed) for seed in range(n // 32 + 1) for reg, act in product(REGS, ACTS)][:n]
     for reg, act, seed in grid:
-        name, digest = f"reg={reg} act={act} train.seed={seed}", f"{reg}-{act}-{seed}"
-        cells.append({"cell": name, "config_hash": digest, "retrain": False})
+        cell, digest = f"reg={reg} act={act}", f"{reg}-{act}-{seed}"
+        name = f"{cell} train.seed={seed}"
+        cells.append({"cell": cell, "run": name, "cell_hash": f"{reg}-{act}", "config_hash": digest, "retrain": False})
         run = client.create_run(experiment, run_name=name, tags={"mlflow.parentRunId": parent})
-        tags = {"sweep_id": "bench", "sweep_role": "job", "cell": name, "config_hash": digest}
+        tags = {
+            "sweep_id": "bench",
+            "sweep_role": "job",
+            "cell": cell,
+            "cell_hash": f"{reg}-{act}",
+            "config_hash": digest,
+        }
         params = {"reg": reg, "act": act, "train.seed": seed, "model.reg_at": "input", "train.epochs": 12}
         metrics = {"test_accuracy": 0.97 + 0.001 * (seed % 5), "train_accuracy": 0.99, "best_epoch": 10}
         client.log_batch(
@@ -188,6 +197,12 @@ def compare_1000(n: int = 1000) -> None:
         )
         client.set_terminated(run.info.run_id)
     client.log_dict(parent, {"cells": cells}, "sweep/planned_cells.json")
+    design = {
+        "swept": ["reg", "act", "train.seed"],
+        "factors": ["reg", "act"],
+        "baseline": {"reg": "none", "act": "relu"},
+    }
+    client.log_dict(parent, design, "sweep/design.json")
     client.set_terminated(parent)
     made = time.perf_counter() - start
     wall, done = sh(sys.executable, "-m", "sweep.compare", "--out", str(where / "reports"), env=env)

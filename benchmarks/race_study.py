@@ -47,28 +47,34 @@ def timed(where: Path, *overrides: str) -> float:
 
 
 def store_runs(where: Path):
-    """The parent run and the job runs (query's columns, with val_accuracy) of the store in `where`."""
+    """The parent run, and the finished runs as compare reads them (a column per factor, val_accuracy added)."""
     import mlflow
     from mlflow import MlflowClient
 
-    from sweep.analysis import query
+    from sweep.analysis import design, query, tables
 
     uri = f"sqlite:///{where / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
-    experiment = MlflowClient(uri).get_experiment_by_name("sweep").experiment_id
-    parent = MlflowClient(uri).search_runs([experiment], "tags.sweep_role = 'parent'")[0]
-    runs = query.job_runs(experiment)
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("sweep").experiment_id
+    sweep_id = query.latest_sweep(client, experiment)
+    parent = query.parent_run(client, experiment, sweep_id)
+    jobs = query.job_runs(experiment)
+    runs, found = design.build(jobs, sweep_id, query.planned_cells(parent), query.recorded_design(parent))
     every = mlflow.search_runs([experiment], filter_string="tags.sweep_role = 'job'", max_results=100000)
-    return parent, runs.merge(every[["run_id", "metrics.val_accuracy"]], on="run_id")
+    val = every.set_index("run_id")["metrics.val_accuracy"]
+    done = tables.finished(runs)
+    return parent, done.assign(val_accuracy=done["run_id"].map(val)), found.keys
 
 
-def indistinguishable(runs, metric: str) -> set:
+def indistinguishable(runs, keys: list, metric: str) -> set:
     """Cell names ranked best or indistinguishable from it (Welch + Holm, compare's ranking) on `metric`."""
     from sweep.analysis import stats
+    from sweep.config import cells
 
-    ranked = stats.ranked(runs.assign(test_accuracy=runs[metric]))
+    ranked = stats.ranked(runs.assign(test_accuracy=runs[metric].astype(float)), keys)
     keep = ranked[ranked["vs_best"].str.startswith(("best", "indistinguishable"))]
-    return {f"reg={r.reg} act={r.act}" for r in keep.itertuples()}
+    return {cells.name(row) for row in keep[keys].astype(str).to_dict("records")}
 
 
 def main(argv: list) -> None:
@@ -82,8 +88,8 @@ def main(argv: list) -> None:
     race_args = ["hydra/sweeper=race", f"hydra.sweeper.min_seeds={args.race_min_seeds}"]
     race_wall = timed(root / "race", *common, *race_args, f"hydra.sweeper.max_seeds={args.seeds}")
     full_wall = timed(root / "exhaustive", *common, f"train.seed=range({args.seeds})")
-    parent, _ = store_runs(root / "race")
-    _, full = store_runs(root / "exhaustive")
+    parent, _, _ = store_runs(root / "race")
+    _, full, keys = store_runs(root / "exhaustive")
     cells = len(args.regs.split(",")) * len(args.acts.split(","))
     race_jobs, full_jobs = int(parent.data.tags["race.jobs"]), len(full)
     winners = parent.data.tags["race.best"].split(" | ")
@@ -93,7 +99,7 @@ def main(argv: list) -> None:
     print(f"jobs used: {100 * race_jobs / full_jobs:.0f}% of the exhaustive; wall time {race_wall / full_wall:.0%}")
     print(f"race winner: {winners[0]}" + (f" (with {len(winners) - 1} more left in the race)" if winners[1:] else ""))
     for metric in ("test_accuracy", "val_accuracy"):
-        best_set = indistinguishable(full.rename(columns={"metrics.val_accuracy": "val_accuracy"}), metric)
+        best_set = indistinguishable(full, keys, metric)
         inside = "yes" if winners[0] in best_set else "NO"
         print(
             f"winner in the exhaustive sweep's indistinguishable-from-best set on {metric} "

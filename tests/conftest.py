@@ -15,6 +15,7 @@ from sweep.config import schema  # noqa: F401  (importing schema registers it fo
 CONF = Path(__file__).resolve().parents[1] / "conf"
 DEBIAN = data.DEBIAN_FASHION_MNIST
 N_TRAIN, N_TEST = 1200, 400
+STUDY_SHAPE = data.Shape((28, 28), 10)  # MNIST's and Fashion-MNIST's images and classes
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

@@ -6,6 +6,8 @@ import socket
 
 import pytest
 
+from sweep.config import overrides
+from tests.conftest import CONF
 from tests.helpers import all_runs, run_module
 
 FAST = ["data=fashion_mnist", "train.epochs=1", "data.limit=200"]
@@ -34,7 +36,7 @@ def mismatched_dir(tmp_path, fashion_small):
 
 CASES = [
     (["-m", "reg=none,nope"], "error: reg: unknown option 'nope'; allowed: batchnorm, batchnorm_l1"),
-    (["act=swish"], "error: act: unknown option 'swish'; allowed: leaky_relu, relu, sigmoid, tanh"),
+    (["act=nope"], "error: act: unknown option 'nope'; allowed: leaky_relu, relu, sigmoid, tanh; to add one, put"),
     (["train.epoch=3"], "error: train.epoch: unknown key; known keys here: epochs, batch_size"),
     (["+extra=1"], "error: extra: unknown key; known keys: data, reg, act, train, model, speed, mlflow, retrain"),
     (["train.epochs=many"], "error: train.epochs: Value 'many' of type 'str' could not be converted to Integer"),
@@ -47,6 +49,8 @@ CASES = [
     (["train.validation_split=0"], "error: train.validation_split must be in (0, 1), got 0"),
     (["data.limit=0"], "error: data.limit must be null or an integer >= 1, got 0"),
     (["speed.loop=eager"], "error: speed.loop must be one of keras, in_graph, got 'eager'"),
+    (["act.name=nope"], "error: act.name must be an activation Keras knows (celu, elu, "),
+    (["-cd", "nowhere", "act=relu"], "error: --config-dir: "),
 ]
 
 
@@ -91,3 +95,53 @@ def test_unreachable_tracking_server_fails_fast(tmp_path, mode):
         .splitlines()[-1]
         .startswith(f"error: MLFLOW_TRACKING_URI: cannot reach the tracking store {uri}")
     )
+
+
+def test_an_unknown_activation_lists_what_keras_offers(tmp_path):
+    done = run_module("sweep.train", "act=nope", cwd=tmp_path)
+    _assert_rejected(done, "error: act: unknown option 'nope'")
+    offered = done.stderr.split("Keras offers: ")[1].strip().split(", ")
+    assert {"elu", "gelu", "relu", "swish", "leaky_relu"} <= set(offered) and "threshold" not in offered  # one tensor
+
+
+@pytest.fixture
+def user_options(tmp_path):
+    """A user's own folder of options: one good activation, and bad files of each kind."""
+    root = tmp_path / "my_options"
+    (root / "act").mkdir(parents=True)
+    (root / "reg").mkdir()
+    (root / "act" / "elu.yaml").write_text("name: elu\n")
+    (root / "act" / "typo.yaml").write_text("nam: elu\n")
+    (root / "act" / "elux.yaml").write_text("name: elux\n")
+    (root / "act" / "broken.yaml").write_text("name: [elu\n")
+    (root / "reg" / "half.yaml").write_text("name: half\n")  # no input_layers
+    (root / "reg" / "heavy.yaml").write_text("name: heavy\ninput_layers: [flatten, dropout]\ndropout: 1.5\n")
+    return root
+
+
+@pytest.mark.parametrize(
+    "option, expected",
+    [
+        ("act=typo", "act.nam: unknown key (in {root}/act/typo.yaml); known keys here: name"),
+        ("act=elux", "act.name must be an activation Keras knows ("),
+        ("act=broken", "act: {root}/act/broken.yaml is not valid YAML: "),
+        ("reg=half", "reg.input_layers: no value given (the key is required) (in {root}/reg/half.yaml)"),
+        ("reg=heavy", "reg.dropout must be in [0, 1), got 1.5 (in {root}/reg/heavy.yaml)"),
+    ],
+)
+def test_a_bad_option_file_is_named_before_hydra_starts(user_options, option, expected):
+    for where in (
+        ["--config-dir", str(user_options)],
+        ["-cd", str(user_options)],
+        [f"hydra.searchpath=[{user_options}]"],
+    ):
+        problem = overrides.check([*where, option], str(CONF))
+        assert problem.startswith(expected.format(root=user_options)) and str(user_options) in problem
+    assert overrides.check(["--config-dir", str(user_options), "act=elu"], str(CONF)) is None
+
+
+def test_a_bad_option_file_found_by_a_glob_is_named_and_nothing_is_tracked(tmp_path, user_options):
+    # a glob is expanded by Hydra, so the multirun's own check (not the one before Hydra) meets the file
+    done = run_module("sweep.train", "-m", f"--config-dir={user_options}", *FAST, "act=glob(elu*)", cwd=tmp_path)
+    _assert_rejected(done, "error: act.name must be an activation Keras knows (")
+    assert done.stderr.strip().endswith(f"got 'elux' (in {user_options}/act/elux.yaml)")

@@ -9,8 +9,8 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 
 from sweep.config import checks, schema
-from sweep.training import dropout, model
-from tests.conftest import CONF, compose_cfg
+from sweep.training import dropout, export, model
+from tests.conftest import CONF, STUDY_SHAPE, compose_cfg
 
 # Transcribed from ../shared/seed/results.md (layers in front of the Dense stack, in order).
 STUDY_STACKS = {
@@ -55,7 +55,7 @@ def _describe(layer):
 def test_every_cell_builds_the_study_stack(reg, act):
     cfg = compose_cfg(f"reg={reg}", f"act={act}")
     checks.validate(cfg)
-    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
+    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed, STUDY_SHAPE)
     front, dense = net.layers[:-3], net.layers[-3:]
     assert [_describe(layer) for layer in front] == STUDY_STACKS[reg]
     assert [type(d).__name__ for d in dense] == ["Dense"] * 3
@@ -67,7 +67,7 @@ def test_every_cell_builds_the_study_stack(reg, act):
 
 def test_leaky_relu_has_tensorflows_default_slope():
     cfg = compose_cfg("act=leaky_relu")
-    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
+    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed, STUDY_SHAPE)
     out = net.layers[-3].activation(np.array([-1.0, 2.0], dtype="float32"))
     np.testing.assert_allclose(np.asarray(out), [-0.2, 2.0], rtol=1e-6)
 
@@ -124,7 +124,7 @@ HIDDEN_EXTRA = {  # with model.reg_at=hidden: what follows each hidden Dense, an
 def test_hidden_placement_moves_the_regularizer_onto_the_hidden_layers(reg):
     cfg = compose_cfg(f"reg={reg}", "act=tanh", "model.reg_at=hidden")
     checks.validate(cfg)
-    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
+    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed, STUDY_SHAPE)
     after, penalty = HIDDEN_EXTRA[reg]
     expected = ["Flatten", *(["Dense", *after] * 2), "Dense"]
     assert [_describe(layer)[0] for layer in net.layers] == expected
@@ -158,9 +158,12 @@ def test_placement_is_checked():
 )
 def test_fast_path_builds_the_same_model_with_its_levers(reg, rng, xla):
     fast, study = compose_cfg(f"reg={reg}", f"speed.dropout_rng={rng}"), compose_cfg(f"reg={reg}", "speed=study")
-    fast_net = model.build(fast.reg, fast.act, fast.model, fast.train, fast.speed)
-    study_net = model.build(study.reg, study.act, study.model, study.train, study.speed)
-    assert [type(layer) for layer in dropout.exportable(fast_net).layers] == [type(x) for x in study_net.layers]
+    fast_net = model.build(fast.reg, fast.act, fast.model, fast.train, fast.speed, STUDY_SHAPE)
+    study_net = model.build(study.reg, study.act, study.model, study.train, study.speed, STUDY_SHAPE)
+    served = export.serving_model(fast_net, STUDY_SHAPE.image)
+    assert [type(layer) for layer in served.layers] == [keras.layers.UnitNormalization] + [
+        type(x) for x in study_net.layers
+    ]
     assert [w.shape for w in fast_net.weights] == [w.shape for w in study_net.weights]
     dropouts = int("dropout" in reg)
     fast_kind = dropout.HashDropout if rng == "hash" else keras.layers.Dropout
@@ -172,7 +175,7 @@ def test_fast_path_builds_the_same_model_with_its_levers(reg, rng, xla):
     assert fast_net.steps_per_execution == 64
     assert study_net.jit_compile is False and study_net.steps_per_execution == 1  # Keras' auto: no XLA on a CPU
     own = compose_cfg(f"reg={reg}", f"speed.dropout_rng={rng}", "speed.loop=keras")
-    keras_loop = model.build(own.reg, own.act, own.model, own.train, own.speed)
+    keras_loop = model.build(own.reg, own.act, own.model, own.train, own.speed, STUDY_SHAPE)
     assert keras_loop.jit_compile is xla  # with Keras' own loop, XLA goes to its fit and evaluate
     assert (fast.speed.eval_batch_size, study.speed.eval_batch_size) == (1024, None)  # None: Keras' default
     assert (compose_cfg().speed.dropout_rng, study.speed.dropout_rng) == ("hash", "keras")

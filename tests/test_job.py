@@ -25,9 +25,8 @@ def finished_run(fashion_small, tmp_path):
     (config_dir / "overrides.yaml").write_text("- reg=dropout\n- act=tanh\n")
     ctx = job.JobContext(
         uri=store.resolve_uri(tmp_path),
-        run_name="reg=dropout act=tanh",
         sweep_id="s-1",
-        choices={"reg": "dropout", "act": "tanh"},
+        choices={"reg": "dropout", "act": "tanh", "data": "fashion_mnist", "speed": "fast"},
         config_dir=config_dir,
     )
     test_accuracy = job.run(cfg, ctx)
@@ -46,6 +45,13 @@ def test_job_logs_params_metrics_and_tags(finished_run):
     assert params["train.batch_size"] == "32" and params["train.validation_split"] == "0.1"
     tags = run.data.tags
     assert tags[store.TAG_SWEEP] == "s-1" and tags[store.TAG_ROLE] == "job" and len(tags["config_hash"]) == 16
+    assert tags["cell"] == "reg=dropout act=tanh" and len(tags["cell_hash"]) == 16
+    assert (params["data"], params["speed"], params["data.image_shape"], params["data.classes"]) == (
+        "fashion_mnist",
+        "fast",
+        "[28,28]",
+        "10",
+    )
     assert "mlflow.parentRunId" not in tags  # a job outside -m is a top-level run
     for metric in ("loss", "accuracy", "val_loss", "val_accuracy"):
         history = client.get_metric_history(run.info.run_id, metric)
@@ -72,10 +78,11 @@ def test_job_logs_plots_config_and_a_loadable_model(finished_run, fashion_small)
     pyfunc = mlflow.pyfunc.load_model(f"models:/{logged.model_id}")
     assert pyfunc.metadata.signature is not None and pyfunc.metadata.saved_input_example_info is not None
     assert "keras" in pyfunc.metadata.flavors
-    ds = data.load("fashion_mnist", str(fashion_small), None)
-    classes = np.argmax(np.asarray(pyfunc.predict(ds.x_test)), axis=1)
-    assert classes.shape == (len(ds.y_test),)
-    assert np.mean(classes == ds.y_test) == pytest.approx(test_accuracy, abs=1e-6)
+    stored = data.raw("fashion_mnist", str(fashion_small))  # uint8, as the files hold them: the model normalizes
+    assert pyfunc.metadata.get_input_schema().inputs[0].type == np.dtype("uint8")
+    classes = np.argmax(np.asarray(pyfunc.predict(stored.x_test)), axis=1)
+    assert classes.shape == (len(stored.y_test),)
+    assert np.mean(classes == stored.y_test) == pytest.approx(test_accuracy, abs=1e-6)
     # trained with HashDropout (speed.dropout_rng=hash), logged as Keras' own layers: it loads without sweep
     keras_model = mlflow.keras.load_model(f"models:/{logged.model_id}")
     assert {type(layer).__module__.split(".")[0] for layer in keras_model.layers} == {"keras"}
@@ -89,12 +96,7 @@ def test_a_later_job_hides_the_graphs_earlier_jobs_left_from_the_collector(finis
     left = {id(o) for o in gc.get_objects() if isinstance(o, FuncGraph)}
     assert left, "the finished job left no traced graph behind: this test no longer tests anything"
     cfg = compose_cfg("reg=none", "act=relu", f"data.path={fashion_small}", "train.epochs=1", "data=fashion_mnist")
-    ctx = job.JobContext(
-        uri=store.resolve_uri(tmp_path),
-        run_name="reg=none act=relu",
-        sweep_id="s-2",
-        choices={"reg": "none", "act": "relu"},
-    )
+    ctx = job.JobContext(uri=store.resolve_uri(tmp_path), sweep_id="s-2", choices={"reg": "none", "act": "relu"})
     job.run(cfg, ctx)
     still_scanned = {id(o) for o in gc.get_objects() if isinstance(o, FuncGraph)}
     assert not left & still_scanned

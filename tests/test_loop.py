@@ -6,7 +6,7 @@ import pytest
 
 from sweep import data
 from sweep.training import loop, model
-from tests.conftest import compose_cfg
+from tests.conftest import STUDY_SHAPE, compose_cfg
 
 N = 1000  # 900 train images after the split: 28 full batches of 32 and a partial one of 4
 
@@ -18,7 +18,7 @@ def images(fashion_raw):
 
 def trained(cfg, x, y, in_graph: bool, shuffle: bool = False):
     keras.utils.set_random_seed(cfg.train.seed)
-    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
+    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed, STUDY_SHAPE)
     if in_graph:
         history = loop.fit(net, x, y, cfg.train, cfg.speed, callbacks=[], verbose=0, shuffle=shuffle).history
     else:
@@ -71,7 +71,7 @@ def test_in_graph_loop_shuffles_reproducibly_and_checks_the_split(images):
         np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(shuffled.weights, again.weights, strict=True)
     )
     assert not np.allclose(np.asarray(shuffled.weights[0]), np.asarray(ordered.weights[0]))  # another batch order
-    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
+    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed, STUDY_SHAPE)
     with pytest.raises(ValueError, match=r"^train.validation_split=0.1 leaves no training data \(n=1 images\)"):
         loop.fit(net, *(a[:1] for a in images), cfg.train, cfg.speed, callbacks=[], verbose=0)  # floor(0.9) = 0
 
@@ -79,7 +79,7 @@ def test_in_graph_loop_shuffles_reproducibly_and_checks_the_split(images):
 def test_batches_evaluate_as_keras_does_without_autotuning(images):
     cfg = compose_cfg("reg=batchnorm")
     keras.utils.set_random_seed(cfg.train.seed)
-    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
+    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed, STUDY_SHAPE)
     batches = loop.batches(images, 96)  # 1000 images: 10 full batches and one of 40
     assert batches.options().autotune.enabled is False
     np.testing.assert_allclose(net.evaluate(batches, verbose=0), net.evaluate(*images, batch_size=96, verbose=0))
@@ -89,7 +89,7 @@ def test_batches_evaluate_as_keras_does_without_autotuning(images):
 def test_the_loop_evaluates_as_the_net_itself_does(images, reg):
     cfg = compose_cfg(f"reg={reg}", "train.epochs=1", "speed.steps_per_execution=8")
     keras.utils.set_random_seed(cfg.train.seed)
-    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed)
+    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed, STUDY_SHAPE)
     fitted = loop.fit(net, *images, cfg.train, cfg.speed, callbacks=[], verbose=0)
     assert isinstance(fitted.model, loop.InGraphLoop) and fitted.model.net is net  # what job.evaluate calls
     batches = loop.batches(images, 96)

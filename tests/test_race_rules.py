@@ -85,7 +85,8 @@ def planned(*overrides: str):
 def test_round_zero_is_every_cell_at_min_seeds(fashion_small):
     cells = planned("reg=none,l1", "act=relu,tanh", "data=fashion_mnist", f"data.path={fashion_small}")
     assert len(cells) == 4 * 3 and len({c["config_hash"] for c in cells}) == 12
-    assert cells[0]["cell"] == "reg=none act=relu train.seed=0" and cells[2]["cell"].endswith("train.seed=2")
+    assert cells[0]["cell"] == "reg=none act=relu" and cells[0]["run"] == "reg=none act=relu train.seed=0"
+    assert cells[2]["run"].endswith("train.seed=2") and len({c["cell_hash"] for c in cells}) == 4
 
 
 GRID = ["reg=none,l1"]

@@ -13,25 +13,23 @@ from PIL import Image
 
 from sweep.analysis import effects as effect_stats
 from sweep.analysis import report
-from tests.test_stats import frame, two_by_two
+from sweep.analysis.design import Design
+from tests.test_stats import BASELINE, FACTORS, frame, two_by_two
 
 EPOCHS = 4
+DESIGN = Design(FACTORS, BASELINE, rows="reg", cols="act", pages=["model.reg_at"])  # a table per placement
 
 
 def histories(runs: pd.DataFrame) -> pd.DataFrame:
     """Per-epoch train/validation accuracy for every run, rising towards its final accuracy."""
     rows = [
-        dict(
-            run_id=r.run_id,
-            reg=r.reg,
-            act=r.act,
-            reg_at=r.reg_at,
-            seed=r.seed,
-            step=step,
-            accuracy=r.train_accuracy - 0.1 / step,
-            val_accuracy=r.test_accuracy - 0.1 / step - 0.01 * r.seed,
-        )
-        for r in runs.itertuples()
+        {
+            **{k: r[k] for k in ["run_id", *FACTORS, "seed"]},
+            "step": step,
+            "accuracy": r["train_accuracy"] - 0.1 / step,
+            "val_accuracy": r["test_accuracy"] - 0.1 / step - 0.01 * r["seed"],
+        }
+        for r in runs.to_dict("records")
         for step in range(1, EPOCHS + 1)
     ]
     return pd.DataFrame(rows)
@@ -46,55 +44,54 @@ def runs() -> pd.DataFrame:
 
 
 def test_write_produces_every_file_and_closes_its_figures(runs, tmp_path):
-    files = report.write(runs, histories(runs), tmp_path / "out", "Sweep test-1")
+    files = report.write(runs, histories(runs), tmp_path / "out", "Sweep test-1", DESIGN)
     names = sorted(f.name for f in files)
     assert names == sorted(
         [
             "report.html",
             "report.md",
-            "report_cells.csv",
+            "cells.csv",
             "report_effects.csv",
             "report_anova.csv",
             "report_accuracy.png",
             "report_gap.png",
-            "report_curves_input.png",
-            "report_curves_hidden.png",
+            "report_curves_model.reg_at_input.png",
+            "report_curves_model.reg_at_hidden.png",
         ]
     )
     assert all(f.is_file() and f.stat().st_size > 0 for f in files)
     assert plt.get_fignums() == []
-    cells = pd.read_csv(tmp_path / "out" / "report_cells.csv")
+    cells = pd.read_csv(tmp_path / "out" / "cells.csv")
     assert len(cells) == 9 and set(cells["vs_best"]) <= {"best", "indistinguishable", "worse"}
     assert cells.loc[0, "mean"] == pytest.approx(0.92) and cells.loc[0, "reg"] == "dropout"
     effects = pd.read_csv(tmp_path / "out" / "report_effects.csv")
     assert row_verdict(effects, "input", "l1") == effect_stats.NO_EFFECT
     assert row_verdict(effects, "hidden", "dropout") == "raises test accuracy"
-    assert set(pd.read_csv(tmp_path / "out" / "report_anova.csv")["reg_at"]) == {"hidden"}  # input lacks l1/tanh
-    assert (
-        "reg_at = input: not run: 1 of the reg x act cells have no runs" in (tmp_path / "out" / "report.md").read_text()
-    )
+    terms = pd.read_csv(tmp_path / "out" / "report_anova.csv")["term"].tolist()
+    # l1 ran at input and relu only: interactions of reg with the others are not estimable, placement x act is
+    assert terms == ["model.reg_at", "reg", "act", "model.reg_at x act", "residual"]
+    assert "2 pair(s) lack some" in (tmp_path / "out" / "report.md").read_text()
 
 
 def row_verdict(effects: pd.DataFrame, reg_at: str, reg: str) -> str:
-    return effects[(effects["reg_at"] == reg_at) & (effects["reg"] == reg) & (effects["act"] == "relu")].iloc[0][
-        "verdict"
-    ]
+    mine = effects[(effects["factor"] == "reg") & (effects["model.reg_at"] == reg_at) & (effects["reg"] == reg)]
+    return mine[mine["act"] == "relu"].iloc[0]["verdict"]
 
 
 def test_markdown_holds_every_section_and_links_its_images(runs, tmp_path):
-    report.write(runs, histories(runs), tmp_path, "Sweep test-2")
+    report.write(runs, histories(runs), tmp_path, "Sweep test-2", DESIGN)
     md = (tmp_path / "report.md").read_text()
     for heading in (
         "# Sweep test-2",
         "## Mean test accuracy",
         "## Cells ranked",
-        "## Effect of each regularizer",
+        "## Effect of each factor",
         "## Analysis of variance",
         "## Generalization gap",
         "## Learning curves",
         "no measurable effect",
         "indistinguishable",
-        "| activation x regularizer",
+        "| model.reg_at x act",
     ):
         assert heading in md
     for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md):
@@ -102,7 +99,7 @@ def test_markdown_holds_every_section_and_links_its_images(runs, tmp_path):
 
 
 def test_html_is_self_contained(runs, tmp_path):
-    report.write(runs, histories(runs), tmp_path, "Sweep <test> & 3")
+    report.write(runs, histories(runs), tmp_path, "Sweep <test> & 3", DESIGN)
     page = (tmp_path / "report.html").read_text()
     assert "<h1>Sweep &lt;test&gt; &amp; 3</h1>" in page
     assert not re.search(r"https?://|<link|<script|@import|url\(|href=", page)
@@ -114,17 +111,19 @@ def test_html_is_self_contained(runs, tmp_path):
 
 def test_single_runs_give_a_report_that_makes_no_claim(tmp_path):
     runs = frame({("input", "none", "relu"): [0.9], ("input", "l1", "relu"): [0.9], ("input", "none", "tanh"): [0.8]})
-    files = report.write(runs, None, tmp_path, "Sweep single")
+    files = report.write(runs, None, tmp_path, "Sweep single", DESIGN)
     assert "report_anova.csv" not in {f.name for f in files}
     md = (tmp_path / "report.md").read_text()
     assert "no claim can be made" in md and "No per-epoch histories" in md
-    cells = pd.read_csv(tmp_path / "report_cells.csv")
+    assert md.count("no claim can be made") == 1  # one line, no tables of dashes
+    assert "—" not in md and "## Effect of each factor" not in md and "## Analysis of variance" not in md
+    cells = pd.read_csv(tmp_path / "cells.csv")
     assert cells["p_value"].isna().all() and cells["p_holm"].isna().all()
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium (apt-get install -y chromium)")
 def test_html_renders_in_headless_chromium(runs, tmp_path):
-    report.write(runs, histories(runs), tmp_path, "Sweep chromium")
+    report.write(runs, histories(runs), tmp_path, "Sweep chromium", DESIGN)
     shot = tmp_path / "shot.png"
     subprocess.run(
         [
@@ -154,14 +153,7 @@ def test_html_renders_in_headless_chromium(runs, tmp_path):
     assert saturated[:700].any()  # the accuracy heatmap sits right under the title
 
 
-def test_sweeps_logged_before_placements_are_reported_as_input(tmp_path):
-    runs = frame({("input", "none", "relu"): [0.9, 0.91], ("input", "l2", "relu"): [0.9, 0.91]})
-    files = report.write(runs.drop(columns="reg_at"), histories(runs).drop(columns="reg_at"), tmp_path, "Old sweep")
-    assert "report_curves_input.png" in {f.name for f in files}
-    assert "reg_at = input: one-way ANOVA" in (tmp_path / "report.md").read_text()
-
-
 def test_no_finished_runs_give_a_report_that_says_so(tmp_path):
-    files = report.write(frame({}), None, tmp_path, "Empty sweep")
-    assert {f.name for f in files} == {"report.html", "report.md", "report_cells.csv", "report_effects.csv"}
+    files = report.write(frame({}), None, tmp_path, "Empty sweep", DESIGN)
+    assert {f.name for f in files} == {"report.html", "report.md", "cells.csv", "report_effects.csv"}
     assert "No finished runs" in (tmp_path / "report.md").read_text()

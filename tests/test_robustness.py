@@ -44,7 +44,7 @@ def test_a_diverging_cell_fails_alone_with_its_reason(tmp_path, fashion_small):
     assert "FAILED reg=none act=relu train.learning_rate=1000000000.0: DivergedError" in done.stdout
     compared = run_module("sweep.compare", cwd=tmp_path)
     assert compared.returncode == 1
-    assert "1 of 2 cells finished" in compared.stdout and "FAILED (DivergedError" in compared.stdout
+    assert "2 cells, 2 runs, 1 finished, 1 failed" in compared.stdout and "FAILED (DivergedError" in compared.stdout
 
 
 def test_sigterm_marks_the_running_child_and_the_parent_killed(tmp_path):
@@ -78,7 +78,7 @@ def test_kill_9_then_the_same_command_finishes_the_rest_once(tmp_path):
     dead = [r for r in runs if r.info.status == "KILLED"]
     assert {r.data.tags[liveness.TAG_END_REASON] for r in dead} == {"its process died (found by a later sweep command)"}
     compared = run_module("sweep.compare", cwd=tmp_path)
-    assert compared.returncode == 0 and "3 of 3 cells finished" in compared.stdout
+    assert compared.returncode == 0 and "3 cells, 3 runs, all finished" in compared.stdout
     forced = run_module("sweep.train", "reg=none", *SLOW, "retrain=true", cwd=tmp_path)  # the same config again
     assert forced.returncode == 0 and "skipped" not in forced.stdout
     assert len([r for r in by_role(all_runs(), "job") if r.info.run_name == "reg=none act=relu"]) == 2

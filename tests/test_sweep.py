@@ -52,6 +52,12 @@ def test_multirun_makes_one_parent_with_a_child_per_cell(swept):
         assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
         assert child.data.tags[store.TAG_SWEEP] == sweep_id
         assert child.info.run_name == f"reg={child.data.params['reg']} act={child.data.params['act']}"
+        assert child.data.tags["cell"] == child.info.run_name and len(child.data.tags["cell_hash"]) == 16
+        assert child.data.params["data"] == "fashion_mnist" and child.data.params["data.image_shape"] == "[28,28]"
+    assert len({c.data.tags["cell_hash"] for c in children}) == 4
+    assert parent.data.tags["sweep.factors"] == "reg,act"
+    design = mlflow.artifacts.load_dict(f"{parent.info.artifact_uri}/sweep/design.json")
+    assert design == {"swept": ["reg", "act"], "factors": ["reg", "act"], "baseline": {"reg": "none", "act": "relu"}}
     assert {(c.data.params["reg"], c.data.params["act"]) for c in children} == CELLS
     for k in range(1, 5):
         assert f"[sweep] cell {k} of 4" in swept.stdout
@@ -64,7 +70,7 @@ def test_multirun_makes_one_parent_with_a_child_per_cell(swept):
 def test_compare_prints_and_logs_the_table(swept, tmp_path):
     done = run_module("sweep.compare", cwd=tmp_path)  # another launch dir: the store comes from the environment
     assert done.returncode == 0, done.stderr
-    assert "4 of 4 cells finished" in done.stdout
+    assert "4 cells, 4 runs, all finished" in done.stdout
     client = MlflowClient()
     children = [
         r
@@ -95,7 +101,7 @@ def test_a_relative_sqlite_uri_is_read_from_the_launch_dir(sweep_dir):
     where, _, _ = sweep_dir
     done = run_module("sweep.compare", "--out", "relative_reports", cwd=where, uri="sqlite:///mlflow.db")
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "4 of 4 cells finished" in done.stdout and (where / "relative_reports" / "accuracy.csv").is_file()
+    assert "4 cells, 4 runs, all finished" in done.stdout and (where / "relative_reports" / "accuracy.csv").is_file()
 
 
 def test_compare_marks_missing_cells_and_exits_nonzero(swept, tmp_path):
@@ -110,7 +116,7 @@ def test_compare_marks_missing_cells_and_exits_nonzero(swept, tmp_path):
     client.delete_run(victim.info.run_id)
     done = run_module("sweep.compare", cwd=tmp_path)
     assert done.returncode == 1
-    assert "3 of 4 cells finished" in done.stdout and "- reg=l2 act=sigmoid: MISSING" in done.stdout
+    assert "4 cells, 4 runs, 3 finished, 1 missing" in done.stdout and "- reg=l2 act=sigmoid: MISSING" in done.stdout
 
 
 def test_compare_on_an_empty_store_says_so(tmp_path):
@@ -137,7 +143,7 @@ def test_help_lists_groups_and_options(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     for line in (
         "act: leaky_relu, relu, sigmoid, tanh",
-        "data: fashion_mnist, mnist",
+        "data: fashion_mnist, local, mnist",
         "speed: fast, study",
         "reg: batchnorm, batchnorm_l1, batchnorm_l2, dropout, dropout_batchnorm, l1, l2, none",
     ):

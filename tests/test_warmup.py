@@ -7,7 +7,6 @@ from hydra.utils import instantiate
 from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
 from omegaconf import OmegaConf
 
-from sweep.config import job_env
 from sweep.multirun import warmup
 from tests.conftest import CONF
 
@@ -51,7 +50,7 @@ def test_no_warm_up_for_other_launchers_one_worker_or_fewer_jobs_than_workers():
     ],
 )
 def test_context_values_reach_the_job_config_unchanged(value):
-    (override,) = job_env.env_overrides({"SWEEP_X": value})
+    (override,) = warmup.env_overrides({"SWEEP_X": value})
     parsed = OverridesParser.create().parse_override(override)
     assert parsed.key_or_group == "hydra.job.env_set.SWEEP_X"
     assert OmegaConf.create({"v": parsed.value()}).v == value  # no interpolation, no lost backslash

@@ -1,11 +1,13 @@
-"""`python -m sweep.compare`: query a sweep's runs from MLflow and build the study's reg x act table."""
+"""`python -m sweep.compare`: query a sweep's runs from MLflow and build its tables over the swept keys."""
 
 import argparse
+import dataclasses
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
 
-from sweep.analysis import outputs, query, tables
+from sweep.analysis import design, outputs, query, tables
 from sweep.analysis.locate import NothingToCompare, locate
 from sweep.tracking import liveness, store
 
@@ -18,24 +20,37 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         description=__doc__,
         epilog=(
             "exit codes: 0 every cell finished; 1 some cells failed or are missing (the table marks them); "
-            "2 nothing to compare (no experiment, no sweep, unknown sweep id)"
+            "2 nothing to compare (no experiment, no sweep, unknown sweep id, a --rows/--cols key not swept)"
         ),
     )
     parser.add_argument("--sweep", help="sweep id (default: the latest sweep in the experiment)")
     parser.add_argument("--experiment", default="sweep", help="MLflow experiment name (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: %(default)s)")
+    parser.add_argument("--rows", metavar="KEY", help="the table's rows: a swept key (default: reg, else the first)")
+    parser.add_argument("--cols", metavar="KEY", help="the table's columns: a swept key (default: act, else the next)")
     parser.add_argument(
         "--report",
         action="store_true",
-        help="also write report.html (self-contained), report.md and CSVs: CIs, ranking, effects, "
-        "ANOVA, learning curves over seeds",
+        help="also write report.html (self-contained), report.md and CSVs (cells.csv: one row per cell): CIs, "
+        "ranking, effects, ANOVA, learning curves over seeds",
     )
     return parser.parse_args(argv)
 
 
+def _pivot_problem(args: argparse.Namespace, factors: List[str]) -> Optional[str]:
+    allowed = list(dict.fromkeys([*factors, "reg", "act"]))
+    for flag, key in (("--rows", args.rows), ("--cols", args.cols)):
+        if key is not None and key not in allowed:
+            return f"{flag}: {key!r} is not a swept key of this sweep; allowed: {', '.join(allowed)}"
+    if args.rows is not None and args.rows == args.cols:
+        return f"--cols: {args.cols!r} is already the rows"
+    return None
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    """Print the sweep's table, write its report files and log them to the sweep's parent run."""
+    """Print the sweep's tables, write its report files and log them to the sweep's parent run."""
     args = parse_args(argv)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # reading the parent's plan: no bars
     try:
         uri, experiment_id, sweep_id, parent = locate(args)
     except (store.StoreError, NothingToCompare) as exc:
@@ -43,18 +58,24 @@ def main(argv: Optional[List[str]] = None) -> int:
         return EXIT_NO_DATA
     for name in liveness.reap(uri, experiment_id):
         print(f"marked KILLED: {name} (left RUNNING by a process that died)")
-    cells = query.cells(query.job_runs(experiment_id), sweep_id, query.planned_cells(parent))
-    if cells.empty:
+    jobs, planned, recorded = query.job_runs(experiment_id), query.planned_cells(parent), query.recorded_design(parent)
+    runs, found = design.build(jobs, sweep_id, planned, recorded)
+    if runs.empty:
         print(f"error: --sweep: no sweep {sweep_id!r} in experiment {args.experiment!r} ({uri})", file=sys.stderr)
         return EXIT_NO_DATA
-    print(tables.render(cells, sweep_id))
-    files = outputs.write_tables(cells, sweep_id, args.out)
+    problem = _pivot_problem(args, found.factors)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_NO_DATA
+    found = dataclasses.replace(found, **design.view(found.factors, args.rows, args.cols))
+    print(tables.render(runs, found, sweep_id))
+    files = outputs.write_tables(runs, found, sweep_id, args.out)
     if args.report:
-        files += outputs.write_full_report(cells, sweep_id, args.out)
+        files += outputs.write_full_report(runs, found, sweep_id, args.out)
     if parent is not None:
         store.log_report(uri, parent.info.run_id, files)
     print(f"\nwrote {', '.join(str(f) for f in files)}")
-    return EXIT_OK if (cells["status"] == "FINISHED").all() else EXIT_GAPS
+    return EXIT_OK if (runs["status"] == "FINISHED").all() else EXIT_GAPS
 
 
 if __name__ == "__main__":

@@ -11,14 +11,14 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sweep import data
-from sweep.config import checks, overrides, plan, schema, sweeper_overrides
+from sweep.config import CONF_DIR, cells, checks, overrides, schema, sweeper_overrides
 from sweep.multirun.callback import fail
 from sweep.process import quiet, signals
 from sweep.tracking import store
 
 
 def _conf_dir() -> str:
-    return str(Path(__file__).resolve().parents[2] / "conf")  # the repository's conf/ (an editable install)
+    return str(CONF_DIR)
 
 
 def context(hc: HydraConfig):
@@ -26,14 +26,14 @@ def context(hc: HydraConfig):
     from sweep.training.job import JobContext  # TensorFlow loads here, after every input check has passed
 
     multirun = hc.mode == RunMode.MULTIRUN
-    swept = os.environ.get(plan.ENV_SWEPT_KEYS, "").split(",") if multirun else []
-    choices = {"reg": hc.runtime.choices["reg"], "act": hc.runtime.choices["act"]}
+    swept = [k for k in os.environ.get(cells.ENV_SWEPT_KEYS, "").split(",") if k] if multirun else []
+    choices = {group: str(option) for group, option in hc.runtime.choices.items() if option and "/" not in group}
     total = os.environ.get(store.ENV_N_JOBS) if multirun else "1"
     return JobContext(
         uri=store.resolve_uri(Path(hc.runtime.cwd)),
-        run_name=plan.cell_name(choices, list(hc.overrides.task), swept),
         sweep_id=os.environ.get(store.ENV_SWEEP_ID) if multirun else store.new_sweep_id(),
         choices=choices,
+        swept=swept,
         config_dir=Path(hc.runtime.output_dir) / hc.output_subdir if hc.output_subdir else None,
         index=(hc.job.num + 1) if multirun else 1,
         total=int(total) if total else None,

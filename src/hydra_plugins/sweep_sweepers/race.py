@@ -5,7 +5,7 @@
 See docs/race.md. Kept light: Hydra imports every plugin module at start-up, for any command.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
@@ -27,6 +27,7 @@ class RaceSweeperConf:
     metric: str = "val_accuracy"  # the last epoch's; test_accuracy uses the test set for selection
     max_jobs: Optional[int] = None  # stop before a round that would pass this many jobs
     params: Optional[Dict[str, str]] = None  # more swept keys, as for the basic sweeper
+    swept_keys: List[str] = field(default_factory=lambda: ["train.seed"])  # what the race sweeps itself
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="race", node=RaceSweeperConf, provider="sweep")

@@ -1,27 +1,32 @@
-"""The files compare writes: the Markdown tables, the per-cell CSV, the heatmap, and the full --report."""
+"""The files compare writes: the Markdown tables, the per-run CSV, the heatmap, and the full --report."""
 
 from pathlib import Path
 from typing import List
 
 import pandas as pd
 
-from sweep.analysis import figures, query, report, tables
+from sweep.analysis import figures, query, report, stats, tables
+from sweep.analysis.design import Design
 
 
-def write_tables(cells: pd.DataFrame, sweep_id: str, out: Path) -> List[Path]:
-    """Write the Markdown tables, the per-cell CSV and the test-accuracy heatmap; return their paths."""
+def write_tables(runs: pd.DataFrame, design: Design, sweep_id: str, out: Path) -> List[Path]:
+    """Write the Markdown tables, the per-run CSV (a column per factor) and the test-accuracy heatmap."""
     out.mkdir(parents=True, exist_ok=True)
     md, csv, png = out / "accuracy.md", out / "accuracy.csv", out / "test_accuracy.png"
-    md.write_text(tables.render(cells, sweep_id) + "\n")
-    cells.drop(columns="start_time", errors="ignore").to_csv(csv, index=False)
-    fig = figures.heatmap(tables.numeric_pivot(cells, "test_accuracy"), f"Test accuracy, sweep {sweep_id}")
-    fig.savefig(png, dpi=120)
-    figures.plt.close(fig)
-    return [md, csv, png]
+    md.write_text(tables.render(runs, design, sweep_id) + "\n")
+    shown = runs.drop(columns="start_time").rename(columns={"cell_key": "cell_hash"})
+    shown.astype({"best_epoch": "Int64"}).to_csv(csv, index=False)  # whole epochs, not 12.0
+    done = tables.finished(runs)
+    if not done.empty:
+        fig = figures.table_heatmap(stats.aggregate(done, design.keys), design, runs, sweep_id)
+        fig.savefig(png, dpi=120)
+        figures.plt.close(fig)
+        return [md, csv, png]
+    return [md, csv]
 
 
-def write_full_report(cells: pd.DataFrame, sweep_id: str, out: Path) -> List[Path]:
+def write_full_report(runs: pd.DataFrame, design: Design, sweep_id: str, out: Path) -> List[Path]:
     """The --report files: self-contained HTML, Markdown, CSVs and figures, with learning curves over seeds."""
-    runs = tables.finished(cells)
-    histories = query.histories(runs, ["accuracy", "val_accuracy"])
-    return report.write(runs, histories, out, f"Sweep {sweep_id}")
+    done = tables.finished(runs)
+    histories = query.histories(done, ["accuracy", "val_accuracy"], design.keys)
+    return report.write(done, histories, out, f"Sweep {sweep_id}", design, levels=runs)

@@ -7,57 +7,12 @@ from typing import Dict, List, Optional
 import pandas as pd
 
 from sweep.analysis import effects as effect_stats
-from sweep.analysis import figures, render, stats
+from sweep.analysis import figures, learning, render, stats
+from sweep.analysis.design import Design
+from sweep.analysis.display import EFFECTS_NOTE, RANKED_NOTE, effects_table, number, ranked_table
+from sweep.config.cells import ALWAYS_NAMED
 
-RANKED_NOTE = (
-    "Every cell is compared with the best by Welch's t-test, Holm-corrected across those comparisons (α = 0.05). "
-    "“indistinguishable” means these runs cannot tell the cell from the best, not that the two are equal."
-)
-EFFECTS_NOTE = (
-    "Difference of mean test accuracy (regularizer − none) at the same activation and placement, with Welch's 95% CI, "
-    "not corrected for multiple comparisons. “no measurable effect”: the CI covers 0."
-)
 Block = render.Block
-
-
-def _num(x, spec: str) -> str:
-    return "—" if pd.isna(x) else format(x, spec)
-
-
-def _ci(low, high, spec: str = ".4f") -> str:
-    return "—" if pd.isna(low) else f"[{low:{spec}}, {high:{spec}}]"
-
-
-def ranked_table(ranked: pd.DataFrame) -> pd.DataFrame:
-    """The ranked cells as display text."""
-    return pd.DataFrame(
-        {
-            "rank": ranked["rank"],
-            "reg_at": ranked["reg_at"],
-            "reg": ranked["reg"],
-            "act": ranked["act"],
-            "n": ranked["n"],
-            "test acc": [f"{m:.4f} ± {_num(s, '.4f')}" for m, s in zip(ranked["mean"], ranked["std"], strict=True)],
-            "95% CI": [_ci(lo, hi) for lo, hi in zip(ranked["ci_low"], ranked["ci_high"], strict=True)],
-            "train acc": ranked["train_mean"].map("{:.4f}".format),
-            "gap": ranked["gap_mean"].map("{:+.4f}".format),
-            "best epoch": ranked["best_epoch_mean"].map(lambda x: _num(x, ".1f")),
-            "p (Holm)": ranked["p_holm"].map(lambda x: _num(x, ".3g")),
-            "vs best": ranked["vs_best"],
-        }
-    )
-
-
-def effects_table(effects: pd.DataFrame) -> pd.DataFrame:
-    """The effects versus none as display text."""
-    return (
-        effects.assign(
-            diff=effects["diff"].map(lambda x: _num(x, "+.4f")),
-            ci_low=[_ci(lo, hi, "+.4f") for lo, hi in zip(effects["ci_low"], effects["ci_high"], strict=True)],
-        )
-        .drop(columns="ci_high")
-        .rename(columns={"n_none": "n (none)", "diff": "test acc − none", "ci_low": "95% CI"})
-    )
 
 
 def _png(fig) -> bytes:
@@ -67,57 +22,85 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def analyse(runs: pd.DataFrame) -> Dict[str, object]:
-    """Every statistic the report shows: ranked cells, effects versus none, ANOVA per placement, caveats."""
+def analyse(runs: pd.DataFrame, design: Design) -> Dict[str, object]:
+    """Every statistic the report shows: ranked cells, effects versus the baselines, the ANOVA, caveats."""
     return dict(
-        ranked=stats.ranked(runs),
-        effects=effect_stats.effects(runs),
-        anova=effect_stats.anova(runs),
-        caveats=effect_stats.caveats(runs),
+        ranked=stats.ranked(runs, design.keys),
+        effects=effect_stats.effects(runs, design.keys, design.baseline),
+        anova=effect_stats.anova(runs, design.keys),
+        caveats=effect_stats.caveats(runs, design.keys),
     )
 
 
-def blocks(results: Dict[str, object], histories: Optional[pd.DataFrame]) -> List[Block]:
-    """The report's content, in order: ("h2" | "p" | "caveat", text), ("table", frame), ("img", (name, png))."""
-    ranked, effects = results["ranked"], results["effects"]
-    out: List[Block] = [("caveat", c) for c in results["caveats"]]
-    if ranked.empty:
-        return out
-    out += [("h2", "Mean test accuracy"), ("img", ("report_accuracy.png", _png(figures.accuracy_heatmap(ranked))))]
-    out += [("h2", "Cells ranked by mean test accuracy"), ("p", RANKED_NOTE), ("table", ranked_table(ranked))]
-    out += [("h2", "Effect of each regularizer versus none"), ("p", EFFECTS_NOTE), ("table", effects_table(effects))]
-    out.append(("h2", "Analysis of variance"))
-    for place, (table, note) in results["anova"].items():
-        out.append(("p", f"reg_at = {place}: {note}."))
-        if table is not None:
-            shown = table.apply(lambda col: col.map(lambda x: _num(x, ".4g"))).rename_axis("term").reset_index()
-            out.append(("table", shown))
-    out += [("h2", "Generalization gap"), ("img", ("report_gap.png", _png(figures.gap_heatmap(ranked))))]
-    out.append(("h2", "Learning curves"))
-    if histories is None or histories.empty:
-        return out + [("p", "No per-epoch histories were given.")]
-    for place, fig in figures.learning_curves(histories):
-        out.append(("img", (f"report_curves_{place}.png", _png(fig))))
+def _claims(results: Dict[str, object]) -> List[Block]:
+    """The effects and the ANOVA, or one line when no cell has a second run."""
+    effects, (table, note) = results["effects"], results["anova"]
+    if results["ranked"]["n"].max() < 2:
+        return []  # the caveat at the top says in one line that no claim can be made
+    out: List[Block] = [("h2", "Effect of each factor versus its baseline"), ("p", EFFECTS_NOTE)]
+    out.append(("table", effects_table(effects)) if not effects.empty else ("p", "No factor has a baseline level."))
+    out += [("h2", "Analysis of variance"), ("p", f"{note}.")]
+    if table is not None:
+        out.append(
+            ("table", table.apply(lambda col: col.map(lambda x: number(x, ".4g"))).rename_axis("term").reset_index())
+        )
     return out
 
 
-def write(runs: pd.DataFrame, histories: Optional[pd.DataFrame], out_dir: Path, title: str) -> List[Path]:
-    """Write report.html, report.md, its PNGs and the cells/effects/ANOVA CSVs into out_dir; return their paths."""
+def blocks(
+    results: Dict[str, object], histories: Optional[pd.DataFrame], design: Design, levels: pd.DataFrame
+) -> List[Block]:
+    """The report's content, in order: ("h2" | "p" | "caveat", text), ("table", frame), ("img", (name, png))."""
+    ranked = results["ranked"]
+    out: List[Block] = [("caveat", c) for c in results["caveats"]]
+    if ranked.empty:
+        return out
+    if design.fixed:
+        out.append(("p", "Fixed: " + ", ".join(f"{k}={v}" for k, v in design.fixed.items())))
+    accuracy = figures.accuracy_heatmap(ranked, design, levels)
+    out += [("h2", "Mean test accuracy"), ("img", ("report_accuracy.png", _png(accuracy)))]
+    out += [("h2", "Cells ranked by mean test accuracy")] + [("p", RANKED_NOTE)] * bool(ranked["n"].max() > 1)
+    out += [("table", ranked_table(ranked, design.keys)), *_claims(results)]
+    out += [
+        ("h2", "Generalization gap"),
+        ("img", ("report_gap.png", _png(figures.gap_heatmap(ranked, design, levels)))),
+    ]
+    out.append(("h2", "Learning curves"))
+    if histories is None or histories.empty:
+        return out + [("p", "No per-epoch histories were given.")]
+    for name, fig in learning.learning_curves(histories, design):
+        out.append(("img", (f"report_curves{'_' + name.replace('=', '_') if name else ''}.png", _png(fig))))
+    return out
+
+
+def cells_table(ranked: pd.DataFrame, runs: pd.DataFrame, design: Design) -> pd.DataFrame:
+    """cells.csv: the ranked cells, with reg and act also where they were held fixed."""
+    table = ranked.copy()
+    for i, key in enumerate(k for k in ALWAYS_NAMED if k not in design.keys and k in runs):
+        table.insert(1 + i, key, " / ".join(runs[key].dropna().astype(str).unique()))
+    return table
+
+
+def write(
+    runs: pd.DataFrame, histories: Optional[pd.DataFrame], out_dir: Path, title: str, design: Design, levels=None
+) -> List[Path]:
+    """Write report.html, report.md, its PNGs and cells.csv (one row per cell), the effects and ANOVA CSVs.
+
+    `runs` are the finished runs; `levels` all of them (default: `runs`), so cells without a finished run show.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    results = analyse(runs)
-    content = blocks(results, histories)
-    files = [out / "report.html", out / "report.md", out / "report_cells.csv", out / "report_effects.csv"]
+    results = analyse(runs, design)
+    content = blocks(results, histories, design, runs if levels is None else levels)
+    files = [out / "report.html", out / "report.md", out / "cells.csv", out / "report_effects.csv"]
     files[0].write_text(render.to_html(title, content), encoding="utf-8")
     files[1].write_text(render.markdown(title, content), encoding="utf-8")
-    results["ranked"].to_csv(files[2], index=False)
+    cells_table(results["ranked"], runs, design).to_csv(files[2], index=False)
     results["effects"].to_csv(files[3], index=False)
-    anovas = [
-        t.rename_axis("term").reset_index().assign(reg_at=p) for p, (t, _) in results["anova"].items() if t is not None
-    ]
-    if anovas:
+    table = results["anova"][0]
+    if table is not None:
         files.append(out / "report_anova.csv")
-        pd.concat(anovas, ignore_index=True).to_csv(files[-1], index=False)
+        table.rename_axis("term").reset_index().to_csv(files[-1], index=False)
     for kind, value in content:
         if kind == "img":
             files.append(out / value[0])

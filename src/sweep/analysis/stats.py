@@ -1,45 +1,43 @@
-"""Which cells are best: per-cell aggregates with 95% CIs, Welch's test against the best with Holm correction."""
+"""Which cells are best: per-cell aggregates with 95% CIs, Welch's test against the best with Holm correction.
+
+A cell is one combination of the sweep's factors (its swept keys but the seed, sweep.config.cells); every function
+takes the runs (one row each, a column per factor) and the factors' names.
+"""
 
 import warnings
-from typing import Dict, Hashable, List, Mapping, Optional, Tuple
+from typing import Dict, Hashable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-REG_ORDER = ["none", "dropout", "batchnorm", "l1", "l2", "dropout_batchnorm", "batchnorm_l2", "batchnorm_l1"]
-ACT_ORDER = ["relu", "leaky_relu", "tanh", "sigmoid"]
-PLACEMENTS = ["input", "hidden"]
-CELL = ["reg_at", "reg", "act"]
-COLUMNS = [*CELL, "n", "mean", "std", "ci_low", "ci_high", "train_mean", "gap_mean", "best_epoch_mean"]
+from sweep.analysis.levels import order
+
+SUMMARY = ["n", "mean", "std", "ci_low", "ci_high", "train_mean", "gap_mean", "best_epoch_mean"]
 ALPHA = 0.05
 NO_CLAIM = "no claim (n = 1)"
 IDENTICAL = "indistinguishable (identical runs)"
+ONE = "_cell"  # the single cell of a sweep without factors
 
 
-def order(values, preferred: List[str]) -> List[str]:
-    """The values present, in the preferred order first, then the rest sorted."""
-    present = set(values)
-    return [v for v in preferred if v in present] + sorted(present - set(preferred))
+def keyed(factors: Sequence[str]) -> List[str]:
+    """The columns that tell cells apart (a constant one when nothing was swept)."""
+    return list(factors) or [ONE]
 
 
-def with_placement(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with reg_at everywhere: runs logged before placements existed count as reg_at=input."""
-    return frame.assign(reg_at=frame["reg_at"].fillna("input") if "reg_at" in frame else "input")
+def _clean(runs: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+    """Runs with a test accuracy, their factor values as text."""
+    runs = runs.dropna(subset=["test_accuracy"]).astype({"test_accuracy": float, "train_accuracy": float})
+    return runs.assign(**{f: runs[f].astype(str) for f in factors}, **({} if factors else {ONE: ""}))
 
 
-def _clean(runs: pd.DataFrame) -> pd.DataFrame:
-    """Runs with a test accuracy, each with a placement."""
-    return (
-        with_placement(runs).dropna(subset=["test_accuracy"]).astype({"test_accuracy": float, "train_accuracy": float})
-    )
-
-
-def _sorted(cells: pd.DataFrame) -> pd.DataFrame:
-    keys = {"reg_at": PLACEMENTS, "reg": REG_ORDER, "act": ACT_ORDER}
-    ranks = {k: {v: i for i, v in enumerate(order(cells[k], pref))} for k, pref in keys.items()}
-    return cells.sort_values(CELL, key=lambda col: col.map(ranks[col.name])).reset_index(drop=True)
+def sort_cells(cells: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+    """Cells in the factors' display order (sweep.analysis.levels), the first factor slowest."""
+    if not factors or cells.empty:
+        return cells.reset_index(drop=True)
+    ranks = {f: {v: i for i, v in enumerate(order(cells[f], f))} for f in factors}
+    return cells.sort_values(list(factors), key=lambda col: col.map(ranks[col.name])).reset_index(drop=True)
 
 
 def _ci(x: np.ndarray) -> Tuple[float, float]:
@@ -50,11 +48,11 @@ def _ci(x: np.ndarray) -> Tuple[float, float]:
     return (x.mean(), x.mean()) if sem == 0 else stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=sem)
 
 
-def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (reg_at, reg, act): n, test accuracy mean/std/95% CI, mean train accuracy, gap, best epoch."""
-    runs = _clean(runs)
+def aggregate(runs: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+    """One row per cell: its factors, n, test accuracy mean/std/95% CI, mean train accuracy, gap, best epoch."""
+    runs = _clean(runs, factors)
     runs = runs.assign(gap=runs["train_accuracy"] - runs["test_accuracy"], best_epoch=runs["best_epoch"].astype(float))
-    cells = runs.groupby(CELL, sort=False).agg(
+    cells = runs.groupby(keyed(factors), sort=False).agg(
         n=("test_accuracy", "size"),
         mean=("test_accuracy", "mean"),
         std=("test_accuracy", "std"),
@@ -64,7 +62,8 @@ def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
         best_epoch_mean=("best_epoch", "mean"),
     )
     ci = pd.DataFrame(cells.pop("ci").tolist(), index=cells.index, columns=["ci_low", "ci_high"], dtype=float)
-    return _sorted(cells.join(ci).reset_index())[COLUMNS]
+    cells = cells.join(ci).reset_index()
+    return sort_cells(cells, factors)[[*factors, *SUMMARY]]
 
 
 def welch(a: np.ndarray, b: np.ndarray) -> Optional[Tuple[float, float, float, float]]:
@@ -78,8 +77,13 @@ def welch(a: np.ndarray, b: np.ndarray) -> Optional[Tuple[float, float, float, f
     return float(np.mean(a) - np.mean(b)), float(result.pvalue), float(ci.low), float(ci.high)
 
 
-def _samples(runs: pd.DataFrame) -> Dict[tuple, np.ndarray]:
-    return {key: g["test_accuracy"].to_numpy() for key, g in runs.groupby(CELL, sort=False)}
+def samples(runs: pd.DataFrame, factors: Sequence[str]) -> Dict[tuple, np.ndarray]:
+    """Each cell's test accuracies, by its tuple of factor values."""
+    runs = _clean(runs, factors)
+    return {
+        key if isinstance(key, tuple) else (key,): g["test_accuracy"].to_numpy()
+        for key, g in runs.groupby(keyed(factors), sort=False)
+    }
 
 
 def _one_sided(test: Tuple[float, float, float, float]) -> float:
@@ -89,14 +93,14 @@ def _one_sided(test: Tuple[float, float, float, float]) -> float:
 
 
 def versus_best(
-    samples: Mapping[Hashable, np.ndarray], best: Hashable, alpha: float = ALPHA, one_sided: bool = False
+    by_cell: Mapping[Hashable, np.ndarray], best: Hashable, alpha: float = ALPHA, one_sided: bool = False
 ) -> Dict[Hashable, Tuple[float, float, str]]:
-    """Welch's test of every other sample against samples[best], Holm-corrected across them.
+    """Welch's test of every other cell's sample against the best's, Holm-corrected across them.
 
     Returns key -> (p, p_holm, verdict), verdict: worse | indistinguishable | indistinguishable (identical runs) |
-    no claim (n = 1). one_sided tests only whether each is worse than the best.
+    no claim (n = 1). one_sided tests only whether each is worse than the best (hydra/sweeper=race).
     """
-    tests = {k: welch(x, samples[best]) for k, x in samples.items() if k != best}
+    tests = {k: welch(x, by_cell[best]) for k, x in by_cell.items() if k != best}
     out = {k: (np.nan, np.nan, NO_CLAIM) for k, t in tests.items() if t is None}
     # identical constant samples have no t statistic (p is NaN): they are indistinguishable, not tested
     out.update({k: (np.nan, np.nan, IDENTICAL) for k, t in tests.items() if t is not None and np.isnan(t[1])})
@@ -108,17 +112,18 @@ def versus_best(
     return out
 
 
-def ranked(runs: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
+def ranked(runs: pd.DataFrame, factors: Sequence[str], alpha: float = ALPHA) -> pd.DataFrame:
     """Cells by mean test accuracy, each Welch-tested against the best with Holm correction; `vs_best` says how."""
     # vs_best: best | indistinguishable | indistinguishable (identical runs) | worse | no claim (n = 1)
-    runs, cells = _clean(runs), aggregate(runs)
+    cells = aggregate(runs, factors)
     cells = cells.sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
     cells.insert(0, "rank", range(1, len(cells) + 1))
     cells["p_value"], cells["p_holm"], cells["vs_best"] = np.nan, np.nan, NO_CLAIM
     if cells.empty or cells.loc[0, "n"] < 2:
         return cells.assign(vs_best=["best", *[NO_CLAIM] * (len(cells) - 1)][: len(cells)])
-    samples, keys = _samples(runs), [tuple(k) for k in cells[CELL].itertuples(index=False)]
-    tested = versus_best({k: samples[k] for k in keys}, keys[0], alpha)
+    own = samples(runs, factors)
+    keys = [tuple(cells.loc[i, factors]) if factors else ("",) for i in cells.index]
+    tested = versus_best({k: own[k] for k in keys}, keys[0], alpha)
     cells.loc[0, "vs_best"] = "best"
     for i, key in enumerate(keys[1:], start=1):
         cells.loc[i, ["p_value", "p_holm", "vs_best"]] = tested[key]

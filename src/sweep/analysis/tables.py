@@ -1,24 +1,12 @@
-"""The study's reg x act tables as text, plus what the statistics say about them, for the console and Markdown."""
+"""The sweep's tables as text (rows and columns two factors, a table per level of the others), for the console."""
 
 from typing import List
 
 import pandas as pd
 
-from sweep.analysis import effects, report, stats
-
-
-def _column(cells: pd.DataFrame) -> pd.Series:
-    """The table column of each cell: its activation, with the placement when a sweep has both."""
-    if cells["reg_at"].nunique() <= 1:
-        return cells["act"]
-    return cells["act"] + " @" + cells["reg_at"]
-
-
-def _columns(cells: pd.DataFrame) -> List[str]:
-    acts = stats.order(cells["act"], stats.ACT_ORDER)
-    if cells["reg_at"].nunique() <= 1:
-        return acts
-    return [f"{a} @{p}" for a in acts for p in stats.order(cells["reg_at"], stats.PLACEMENTS)]
+from sweep.analysis import display, effects
+from sweep.analysis.design import Design
+from sweep.analysis.levels import label, on_page, order, pages
 
 
 def _text(group: pd.DataFrame, metric: str) -> str:
@@ -30,57 +18,68 @@ def _text(group: pd.DataFrame, metric: str) -> str:
     return text + (f", {len(group) - len(done)} {'/'.join(gaps)}" if gaps else "")
 
 
-def pivot(cells: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """reg x act text table of a metric: mean (± std and n over seeds); cells without a finished run show why."""
-    frame = cells.assign(col=_column(cells))
-    table = frame.groupby(["reg", "col"]).apply(lambda g: _text(g, metric), include_groups=False).unstack("col")
-    table = table.reindex(index=stats.order(cells["reg"], stats.REG_ORDER), columns=_columns(cells))
-    return table.fillna("—").rename_axis(index="reg", columns="act")
+def pivot(runs: pd.DataFrame, metric: str, rows: str, cols) -> pd.DataFrame:
+    """rows x cols text table of a metric: mean (± std and n over seeds); cells without a finished run show why."""
+    frame = runs.assign(**{k: runs[k].astype(str) for k in [rows, cols] if k})
+    title = metric.replace("_", " ")
+    if cols is None:
+        table = frame.groupby(rows).apply(lambda g: _text(g, metric), include_groups=False).to_frame(title)
+        return table.reindex(index=order(runs[rows], rows)).fillna("—").rename_axis(index=rows)
+    table = frame.groupby([rows, cols]).apply(lambda g: _text(g, metric), include_groups=False).unstack(cols)
+    table = table.reindex(index=order(runs[rows], rows), columns=order(runs[cols], cols))
+    return table.fillna("—").rename_axis(index=rows, columns=cols)
 
 
-def numeric_pivot(cells: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """reg x act mean of a metric over finished runs; NaN where a cell has none."""
-    frame = cells.assign(col=_column(cells))  # columns from every cell, so gaps cannot rename the finished ones
-    done = frame[frame["status"] == "FINISHED"].astype({metric: float})
-    table = done.pivot_table(index="reg", columns="col", values=metric, aggfunc="mean")
-    return table.reindex(index=stats.order(cells["reg"], stats.REG_ORDER), columns=_columns(cells))
+def header(runs: pd.DataFrame, design: Design, sweep_id: str) -> List[str]:
+    """The title (cells and runs counted apart, and how they ended) and the settings the sweep held fixed."""
+    n_cells = runs.groupby(design.factors or (lambda _: 0), dropna=False).ngroups if len(runs) else 0
+    counts = runs["status"].value_counts()
+    done = int(counts.get("FINISHED", 0))
+    state = (
+        "all finished"
+        if done == len(runs)
+        else ", ".join([f"{done} finished", *(f"{n} {s.lower()}" for s, n in counts.items() if s != "FINISHED")])
+    )
+    lines = [f"# Sweep {sweep_id}: {n_cells} cells, {len(runs)} runs, {state}", ""]
+    seeds = order(runs["seed"].dropna(), "train.seed")
+    held = [f"{k}={v}" for k, v in design.fixed.items()] + [f"seeds {', '.join(seeds)}"] * bool(seeds)
+    return lines + ([f"Fixed: {', '.join(held)}", ""] if held else [])
 
 
-def finished(cells: pd.DataFrame) -> pd.DataFrame:
-    """The finished runs in the shape the statistics take (one row per run)."""
-    done = cells[cells["status"] == "FINISHED"]
-    return done.astype({"train_accuracy": float, "test_accuracy": float, "best_epoch": float})
-
-
-def render(cells: pd.DataFrame, sweep_id: str) -> str:
-    """The two study tables, the effect of each regularizer versus none, caveats, and the cells that failed."""
-    done = int((cells["status"] == "FINISHED").sum())
-    parts = [f"# Sweep {sweep_id}: {done} of {len(cells)} cells finished", ""]
+def render(runs: pd.DataFrame, design: Design, sweep_id: str) -> str:
+    """The tables of test and train accuracy, each factor's effect versus its baseline, caveats, the gaps."""
+    parts = header(runs, design, sweep_id)
+    shape = f"rows: {design.rows}" + (f", columns: {design.cols}" if design.cols else "")
     for metric in ("test_accuracy", "train_accuracy"):
-        title = metric.replace("_", " ").capitalize()
-        parts += [
-            f"## {title} (rows: reg, columns: act)",
-            "",
-            pivot(cells, metric).to_markdown(disable_numparse=True),
-            "",
-        ]
-    runs = finished(cells)
-    if not runs.empty and (runs["reg"] == "none").any() and (runs["reg"] != "none").any():
-        shown = report.effects_table(effects.effects(runs))
-        parts += [
-            "## Does each regularizer help? (test accuracy vs none, same act and placement)",
-            "",
-            shown.to_markdown(index=False, disable_numparse=True),
-            "",
-            report.EFFECTS_NOTE,
-            "",
-        ]
-    parts += [f"**Note:** {line}" for line in effects.caveats(runs)] if not runs.empty else []
-    gaps = cells[cells["status"] != "FINISHED"]
+        for page in pages(runs, design.pages):
+            own, name = on_page(runs, page), label(page)
+            title = metric.replace("_", " ").capitalize() + (f", {name}" if name else "")
+            table = pivot(own, metric, design.rows, design.cols).to_markdown(disable_numparse=True)
+            parts += [f"## {title} ({shape})", "", table, ""]
+    parts += _effects(finished(runs), design)
+    gaps = runs[runs["status"] != "FINISHED"]
     if not gaps.empty:
         parts += ["", "## Cells without a finished run", ""]
         parts += [
-            f"- {row.cell}: {row.status}" + (f" ({row.reason})" if isinstance(row.reason, str) else "")
+            f"- {row.run}: {row.status}" + (f" ({row.reason})" if isinstance(row.reason, str) else "")
             for row in gaps.itertuples()
         ]
     return "\n".join(parts).rstrip()
+
+
+def _effects(done: pd.DataFrame, design: Design) -> List[str]:
+    if done.empty:
+        return []
+    notes = [f"**Note:** {line}" for line in effects.caveats(done, design.keys)]
+    found = effects.effects(done, design.keys, design.baseline)
+    if found.empty or found["n"].max() < 2 and found["n_baseline"].max() < 2:
+        return notes  # n = 1 everywhere: the caveat says it in one line, no table of dashes
+    title = "## Does each factor help? (test accuracy vs its baseline, the other factors held fixed)"
+    table = display.effects_table(found).to_markdown(index=False, disable_numparse=True)
+    return [title, "", table, "", display.EFFECTS_NOTE, "", *notes]
+
+
+def finished(runs: pd.DataFrame) -> pd.DataFrame:
+    """The finished runs in the shape the statistics take (one row per run)."""
+    done = runs[runs["status"] == "FINISHED"]
+    return done.astype({"train_accuracy": float, "test_accuracy": float, "best_epoch": float})

@@ -2,29 +2,36 @@
 
 from typing import Any
 
+from omegaconf.errors import MissingMandatoryValue
+
+from sweep.config import activations
 from sweep.config.schema import ConfigError, SweepConfig
 
+# The layer kinds model.input_layers can build (the reg schema's vocabulary; any reg option may combine them).
 INPUT_LAYERS = ("flatten", "dropout", "batch_normalization", "activity_regularization")
-ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
-DATASETS = ("mnist", "fashion_mnist")
 PLACEMENTS = ("input", "hidden")
 
 
 def _check(ok: bool, key: str, allowed: str, value: Any) -> None:
     if not ok:
-        raise ConfigError(f"{key} must be {allowed}, got {value!r}")
+        raise ConfigError(f"{key} must be {allowed}, got {value!r}", key)
 
 
 def validate(cfg: Any) -> None:
-    """Raise ConfigError on the first value outside its allowed range."""
+    """Raise ConfigError on the first value outside its allowed range (or a required value left out)."""
     unknown = sorted(set(cfg.keys()) - set(SweepConfig.__dataclass_fields__) - {"hydra"})
     if unknown:
-        raise ConfigError(f"{unknown[0]}: unknown key; known keys: {', '.join(SweepConfig.__dataclass_fields__)}")
-    _reg(cfg.reg)
-    _check(cfg.act.name in ACTIVATIONS, "act.name", f"one of {', '.join(ACTIVATIONS)}", cfg.act.name)
-    _train(cfg.train, cfg.data)
-    _speed(cfg.speed)
-    _model(cfg.model)
+        known = ", ".join(SweepConfig.__dataclass_fields__)
+        raise ConfigError(f"{unknown[0]}: unknown key; known keys: {known}", unknown[0])
+    try:
+        _reg(cfg.reg)
+        names = activations.known()
+        _check(cfg.act.name in names, "act.name", f"an activation Keras knows ({', '.join(names)})", cfg.act.name)
+        _train(cfg.train, cfg.data)
+        _speed(cfg.speed)
+        _model(cfg.model)
+    except MissingMandatoryValue as exc:
+        raise ConfigError(f"{exc.full_key}: no value given (the key is required)", exc.full_key) from exc
 
 
 def _reg(reg: Any) -> None:
@@ -38,7 +45,7 @@ def _reg(reg: Any) -> None:
 
 
 def _train(train: Any, data: Any) -> None:
-    _check(data.name in DATASETS, "data.name", f"one of {', '.join(DATASETS)}", data.name)
+    _check(bool(data.name), "data.name", "a built-in data set or a label for data.path's files", data.name)
     _check(data.limit is None or data.limit >= 1, "data.limit", "null or an integer >= 1", data.limit)
     _check(train.epochs >= 1, "train.epochs", "an integer >= 1", train.epochs)
     _check(train.batch_size >= 1, "train.batch_size", "an integer >= 1", train.batch_size)

@@ -1,14 +1,19 @@
-"""Check command-line overrides before Hydra starts, so that a typo gets one line naming the key and what is allowed."""
+"""Check command-line overrides before Hydra starts, so that a typo gets one line naming the key and what is allowed.
 
+It composes as Hydra will: with the user's `--config-dir` and `hydra.searchpath` folders and `--config-name`.
+"""
+
+import os
 import re
 from typing import List, Optional
 
+import yaml
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Glob
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
-from omegaconf import OmegaConf
 
+from sweep.config import options
 from sweep.config.checks import validate
 from sweep.config.schema import ConfigError
 
@@ -27,6 +32,7 @@ HYDRA_FLAGS_WITH_VALUE = {
     "-i",
     "--experimental-rerun",
 }
+SEARCHPATH = re.compile(r"^\+{0,2}hydra\.searchpath=")
 
 
 def user_overrides(argv: List[str]) -> List[str]:
@@ -41,6 +47,43 @@ def user_overrides(argv: List[str]) -> List[str]:
     return out
 
 
+def flag(argv: List[str], long: str, short: str) -> Optional[str]:
+    """The value of one of Hydra's flags (`--config-dir DIR`, `-cd DIR` or `--config-dir=DIR`), else None."""
+    for i, arg in enumerate(argv):
+        if arg in (long, short) and i + 1 < len(argv):
+            return argv[i + 1]
+        for name in (long, short):
+            if arg.startswith(name + "="):
+                return arg[len(name) + 1 :]
+    return None
+
+
+def searchpath(argv: List[str]) -> List[str]:
+    """The extra config folders Hydra will search: `--config-dir` first, then `hydra.searchpath`'s entries."""
+    extra = []
+    config_dir = flag(argv, "--config-dir", "-cd")
+    if config_dir is not None:
+        extra.append(f"file://{os.path.abspath(config_dir)}")
+    for arg in argv:
+        if SEARCHPATH.match(arg):
+            extra += list(OverridesParser.create().parse_override(arg).value() or [])
+    return extra
+
+
+def quoted(value) -> str:
+    """`value` as a quoted string of Hydra's override grammar that reads back unchanged (no interpolation)."""
+    # OmegaConf would resolve ${...}: escape it, and double the backslashes before it so they stay literal
+    text = re.sub(r"(\\*)\$\{", lambda m: m.group(1) * 2 + "\\${", str(value))
+    # In Hydra's quoted strings only backslashes before a quote or the end escape: double those, escape the quotes
+    text = re.sub(r"(\\*)('|\Z)", lambda m: m.group(1) * 2 + ("\\'" if m.group(2) else ""), text)
+    return f"'{text}'"
+
+
+def env_overrides(env: dict) -> List[str]:
+    """`hydra.job.env_set` overrides that set `env` around every job, in whichever process runs it."""
+    return [f"++hydra.job.env_set.{key}={quoted(value)}" for key, value in env.items()]
+
+
 def _trials(overrides: List[str]) -> List[List[str]]:
     """One override list per value of each swept key (others at their first value): linear, not the product."""
     parsed = OverridesParser.create().parse_overrides(overrides)
@@ -52,36 +95,36 @@ def _trials(overrides: List[str]) -> List[List[str]]:
     return trials
 
 
-def _one_line(exc: Exception, defaults) -> str:
-    if isinstance(exc, ConfigError):
-        return str(exc)
-    if isinstance(exc, MissingConfigException) and exc.options:
-        group, _, value = str(exc.missing_cfg_file).partition("/")
-        return f"{group}: unknown option {value!r}; allowed: {', '.join(exc.options)}"
-    cause = exc.__cause__ or exc
-    text = str(cause)
-    key = re.search(r"full_key: (\S+)", text)
-    key = key.group(1) if key else "config"
-    first = text.splitlines()[0]
-    if "not in" in first:
-        parent = OmegaConf.select(defaults, key.rpartition(".")[0]) if "." in key else defaults
-        known = ", ".join(k for k in parent.keys() if k != "hydra") if parent is not None else "?"
-        return f"{key}: unknown key; known keys here: {known}"
-    return f"{key}: {first}"
+def keys(overrides: List[str]) -> List[str]:
+    """The dotted keys (or groups) that overrides set."""
+    return [o.partition("=")[0].lstrip("+~") for o in overrides]
+
+
+def _first_problem(config_name: str, overrides: List[str], path: List[str]) -> Optional[str]:
+    for trial in _trials(overrides):
+        cfg = compose(config_name=config_name, overrides=trial + path, return_hydra_config=True)
+        try:
+            validate(cfg)
+        except ConfigError as exc:
+            return options.in_file(exc, cfg, keys(trial))
+    return None
 
 
 def check(argv: List[str], conf_dir: str, config_name: str = "config") -> Optional[str]:
     """Compose the config once per override value; return one error line for the first failure, else None."""
-    overrides = user_overrides(argv)
-    if not overrides:
+    overrides, extra = user_overrides(argv), searchpath(argv)
+    config_dir = flag(argv, "--config-dir", "-cd")
+    if config_dir is not None and not os.path.isdir(config_dir):
+        return f"--config-dir: {os.path.abspath(config_dir)} is not a directory"
+    if not overrides and not extra:
         return None
+    path = [f"hydra.searchpath=[{','.join(quoted(p) for p in extra)}]"] if extra else []
     with initialize_config_dir(config_dir=conf_dir, version_base="1.3"):
-        defaults = compose(config_name=config_name)
+        name, defaults = flag(argv, "--config-name", "-cn") or config_name, None
         try:
-            for trial in _trials(overrides):
-                validate(compose(config_name=config_name, overrides=trial))
+            defaults = compose(config_name=name, overrides=path)
+            return _first_problem(name, overrides, path)
         except OverrideParseException as exc:
             return f"cannot parse the overrides: {str(exc).splitlines()[0]}"
-        except (ConfigCompositionException, MissingConfigException, ConfigError) as exc:
-            return _one_line(exc, defaults)
-    return None
+        except (ConfigCompositionException, MissingConfigException, ConfigError, yaml.YAMLError) as exc:
+            return options.one_line(exc, defaults, extra)

@@ -2,15 +2,17 @@
 
 from typing import Any, List, Optional
 
+import yaml
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
 from sweep import data
-from sweep.config import checks, schema
+from sweep.config import cells, checks, options, overrides, schema
 
-ENV_SWEPT_KEYS = "SWEEP_SWEPT_KEYS"
+ENV_SWEPT_KEYS = cells.ENV_SWEPT_KEYS
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 
@@ -51,30 +53,42 @@ def swept_keys(jobs: List[List[str]]) -> List[str]:
     return [key for key, seen in values.items() if len(seen) > 1]
 
 
-def cell_name(choices: Any, overrides: List[str], swept: List[str]) -> str:
-    """A job's cell name: `reg=… act=…`, then every other swept key, in override order."""
-    extra = [
-        o for o in overrides if o.partition("=")[0].lstrip("+~") in swept and o.partition("=")[0] not in ("reg", "act")
-    ]
-    return " ".join([f"reg={choices['reg']}", f"act={choices['act']}", *extra])
+def swept(config: DictConfig, jobs: Optional[List[List[str]]]) -> List[str]:
+    """The sweep's swept keys: from the basic sweeper's jobs, else from what any sweeper was given."""
+    return swept_keys(jobs) if jobs is not None else cells.swept_keys(config)
+
+
+def _job_config(loader: Any, config: DictConfig, job: List[str]) -> DictConfig:
+    """One job's config, checked; a bad value or option file becomes one ConfigError line naming it."""
+    searchpath = list(config.hydra.searchpath)
+    try:
+        job_cfg = loader.load_sweep_config(config, list(job))
+    except (HydraException, yaml.YAMLError) as exc:
+        raise schema.ConfigError(options.one_line(exc, config, searchpath)) from exc
+    try:
+        checks.validate(job_cfg)
+    except schema.ConfigError as exc:
+        raise schema.ConfigError(options.in_file(exc, job_cfg, overrides.keys(job)), exc.key) from exc
+    return job_cfg
 
 
 def check(config: DictConfig, jobs: List[List[str]]) -> List[dict]:
-    """Compose and validate every job (and read its data once); return each planned cell's name and hash."""
+    """Compose and validate every job (and read its data once); return each planned job's cell, names and hashes."""
     loader = GlobalHydra.instance().config_loader()
-    swept = swept_keys(jobs)
-    cells = []
-    for overrides in jobs:
-        job_cfg = loader.load_sweep_config(config, list(overrides))
-        checks.validate(job_cfg)
+    keys = swept_keys(jobs)
+    planned = []
+    for job in jobs:
+        job_cfg = _job_config(loader, config, job)
         data.raw(job_cfg.data.name, job_cfg.data.path)  # missing or corrupt data fails here, read once
-        name = cell_name(job_cfg.hydra.runtime.choices, list(overrides), swept)
-        cells.append(
+        cell = cells.name(cells.values(job_cfg, job_cfg.hydra.runtime.choices, keys))
+        planned.append(
             {
-                "cell": name,
-                "config_hash": schema.config_hash(job_cfg),
+                "cell": cell,
+                "run": cells.run_name(cell, job_cfg, keys),
+                "cell_hash": cells.cell_hash(job_cfg),
+                "config_hash": cells.config_hash(job_cfg),
                 "retrain": bool(job_cfg.retrain),
                 "data": OmegaConf.to_container(job_cfg.data, resolve=True),  # what sweep.warmup loads ahead
             }
         )
-    return cells
+    return planned

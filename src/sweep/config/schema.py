@@ -1,7 +1,5 @@
 """The typed config schema, registered in Hydra's ConfigStore as `schema` (first in conf/config.yaml's defaults)."""
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any, List, Optional
 
@@ -11,6 +9,10 @@ from omegaconf import MISSING, OmegaConf
 
 class ConfigError(ValueError):
     """A config value outside what is allowed; the message names the key and the allowed values."""
+
+    def __init__(self, message: str, key: Optional[str] = None):
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass
@@ -29,7 +31,7 @@ class ActConfig:
 
 @dataclass
 class DataConfig:
-    name: str = MISSING
+    name: str = MISSING  # a built-in data set (mnist, fashion_mnist), or any label for data.path's files
     path: Optional[str] = None
     limit: Optional[int] = None
 
@@ -75,13 +77,6 @@ class SweepConfig:
     speed: SpeedConfig = MISSING
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
     retrain: bool = False
-
-
-def config_hash(cfg: Any) -> str:
-    """A short hash of everything that changes what a job computes (not where it is tracked, nor `retrain`)."""
-    keys = [k for k in cfg.keys() if k not in ("hydra", "mlflow", "retrain")]
-    values = OmegaConf.to_container(OmegaConf.masked_copy(cfg, keys), resolve=True)
-    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def default_workers() -> int:

@@ -9,6 +9,8 @@ from typing import List, Optional
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 
+from sweep.config import overrides
+
 SWEEPER = re.compile(r"^[+~]*hydra(/sweeper=|\.sweeper\.)")
 
 
@@ -17,11 +19,14 @@ def check(argv: List[str], conf_dir: str, config_name: str = "config") -> Option
     chosen = [a for a in argv if SWEEPER.match(a)]
     if not chosen:
         return None
-    choice = [a for a in chosen if "/sweeper=" in a]
+    extra = overrides.searchpath(argv)  # a sweeper's option may be a file in the user's config folders
+    path = [f"hydra.searchpath=[{','.join(overrides.quoted(p) for p in extra)}]"] if extra else []
+    name = overrides.flag(argv, "--config-name", "-cn") or config_name
+    choice = [a for a in chosen if "/sweeper=" in a] + path
     with initialize_config_dir(config_dir=conf_dir, version_base="1.3"):
         try:
-            known = list(compose(config_name, overrides=choice, return_hydra_config=True).hydra.sweeper)
-            compose(config_name, overrides=chosen, return_hydra_config=True)
+            known = list(compose(name, overrides=choice, return_hydra_config=True).hydra.sweeper)
+            compose(name, overrides=chosen + path, return_hydra_config=True)
         except MissingConfigException as exc:
             value = str(exc.missing_cfg_file).rpartition("/")[2]
             return f"hydra/sweeper: unknown option {value!r}; allowed: {', '.join(exc.options or [])}"

@@ -3,16 +3,18 @@
 Needs no TensorFlow, except to download through Keras; the checks read data through here before anything runs.
 """
 
-from sweep.data.dataset import DataError, Dataset
+from sweep.data.dataset import DataError, Dataset, Shape
 from sweep.data.idx import IDX_FILES, read_idx
 from sweep.data.prepare import load, normalize
-from sweep.data.sources import DEBIAN_FASHION_MNIST, keras_cache_dir, load_idx_dir, load_npz, raw
+from sweep.data.sources import BUILT_IN, DEBIAN_FASHION_MNIST, keras_cache_dir, load_idx_dir, load_npz, raw, shape
 
 __all__ = [
+    "BUILT_IN",
     "DEBIAN_FASHION_MNIST",
     "IDX_FILES",
     "DataError",
     "Dataset",
+    "Shape",
     "keras_cache_dir",
     "load",
     "load_idx_dir",
@@ -20,4 +22,5 @@ __all__ = [
     "normalize",
     "raw",
     "read_idx",
+    "shape",
 ]

@@ -1,6 +1,6 @@
-"""The data set's types: the four arrays, and the error for missing, corrupt or mismatched data."""
+"""The data set's types: the four arrays, their shape, and the error for missing, corrupt or mismatched data."""
 
-from typing import NamedTuple
+from typing import NamedTuple, Tuple
 
 import numpy as np
 
@@ -14,3 +14,10 @@ class Dataset(NamedTuple):
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+
+
+class Shape(NamedTuple):
+    """What a model needs to know of its data: one image's shape (H, W or H, W, C) and the number of classes."""
+
+    image: Tuple[int, ...]
+    classes: int

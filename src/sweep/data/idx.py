@@ -16,7 +16,7 @@ IDX_FILES = {
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Read one IDX file (optionally gzipped), checking its header against its length."""
+    """Read one uint8 IDX file of 1 to 4 dimensions (optionally gzipped), checking its header against its length."""
     # Written by hand: the format is a 4-byte magic, big-endian dims and raw uint8; no maintained reader exists.
     opener = gzip.open if path.name.endswith(".gz") else open
     try:
@@ -24,7 +24,7 @@ def read_idx(path: Path) -> np.ndarray:
             raw = f.read()
     except (OSError, EOFError) as exc:
         raise DataError(f"data.path: cannot read {path}: {exc}") from exc
-    if len(raw) < 4 or raw[0:3] != b"\x00\x00\x08" or not 1 <= raw[3] <= 3:
+    if len(raw) < 4 or raw[0:3] != b"\x00\x00\x08" or not 1 <= raw[3] <= 4:
         raise DataError(f"data.path: {path} is not an uint8 IDX file (bad magic number)")
     ndim = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))

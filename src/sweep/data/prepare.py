@@ -12,19 +12,21 @@ from sweep.data.sources import raw
 def normalize(x: np.ndarray, chunk: int = 2048) -> np.ndarray:
     """The study's preprocessing: tf.keras.utils.normalize(x, axis=1) (in float64), stored as float32.
 
+    That is an L2 norm along axis 1 of every image (its rows, over H for each column, and channel of H x W x C).
     Bit for bit what Keras computes (tested), in 0.09 s instead of 2.1 s for the 70k images of every job process:
-    the squared column sums of uint8 images are exact integers, so their float64 square roots are Keras' norms,
-    and dividing a chunk at a time keeps the float64 temporaries small. Other dtypes go through Keras itself.
+    the squared sums of uint8 values are exact integers, so their float64 square roots are Keras' norms, and
+    dividing a chunk at a time keeps the float64 temporaries small. Other dtypes go through Keras itself.
     """
     if x.dtype != np.uint8:
         import keras
 
         return keras.utils.normalize(x, axis=1).astype(np.float32)
-    norm = np.sqrt(np.einsum("nij,nij->nj", x, x, dtype=np.int32), dtype=np.float64)  # at most 28 * 255**2
+    exact = np.int32 if x.shape[1] * 255**2 < 2**31 else np.int64  # int32 sums twice as fast, exact up to H = 33025
+    norm = np.sqrt(np.einsum("ni...,ni...->n...", x, x, dtype=exact), dtype=np.float64)
     norm[norm == 0] = 1
     out = np.empty(x.shape, np.float32)
     for start in range(0, len(x), chunk):
-        out[start : start + chunk] = x[start : start + chunk] / norm[start : start + chunk, None, :]
+        out[start : start + chunk] = x[start : start + chunk] / norm[start : start + chunk, None]
     return out
 
 

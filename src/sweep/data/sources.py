@@ -7,11 +7,12 @@ from typing import Optional
 
 import numpy as np
 
-from sweep.data.dataset import DataError, Dataset
+from sweep.data.dataset import DataError, Dataset, Shape
 from sweep.data.idx import IDX_FILES, find, read_idx
 from sweep.process import quiet
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+BUILT_IN = ("mnist", "fashion_mnist")  # the data sets sweep finds or downloads by name (conf/data/*.yaml)
 HINT = (
     "download it on a connected machine, or pass data.path=<dir of IDX files or .npz>, "
     "or use data=fashion_mnist (Debian: apt-get install dataset-fashion-mnist)"
@@ -36,13 +37,36 @@ def load_npz(path: Path) -> Dataset:
 
 
 def _checked(ds: Dataset, where: Path) -> Dataset:
+    """The data set with 1-D integer labels, if its images are N x H x W (x C) and match their labels and each other."""
+    labels = {}
     for x, y, split in ((ds.x_train, ds.y_train, "train"), (ds.x_test, ds.y_test, "test")):
-        if x.ndim != 3 or x.shape[1:] != (28, 28) or y.shape != (x.shape[0],):
+        y = y.reshape(-1) if y.ndim == 2 and y.shape[1:] == (1,) else y  # Keras' CIFAR layout: (N, 1) labels
+        if x.ndim not in (3, 4) or y.shape != (x.shape[0],):
             raise DataError(
                 f"data.path: {where} {split} split has images {x.shape} and labels {y.shape}; "
-                "expected (N, 28, 28) images and N labels"
+                "expected N images of H x W or H x W x C and N labels"
             )
-    return ds
+        if not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
+            raise DataError(f"data.path: {where} {split} labels must be integers >= 0 (class numbers), got {y.dtype}")
+        labels[split] = y
+    if ds.x_train.shape[1:] != ds.x_test.shape[1:]:
+        raise DataError(
+            f"data.path: {where} train images are {ds.x_train.shape[1:]} but test images {ds.x_test.shape[1:]}"
+        )
+    checked = Dataset(ds.x_train, labels["train"], ds.x_test, labels["test"])
+    if classes(checked) < 2:
+        raise DataError(f"data.path: {where} labels hold a single class; a classifier needs at least 2")
+    return checked
+
+
+def classes(ds: Dataset) -> int:
+    """The model's output units: one per class number, 0 to the largest label of either split."""
+    return int(max(ds.y_train.max(initial=0), ds.y_test.max(initial=0))) + 1
+
+
+def shape(ds: Dataset) -> Shape:
+    """One image's shape and the number of classes of a data set as stored."""
+    return Shape(tuple(int(d) for d in ds.x_train.shape[1:]), classes(ds))
 
 
 def keras_cache_dir() -> Path:
@@ -60,6 +84,11 @@ def raw(name: str, path: Optional[str] = None) -> Dataset:
         if p.is_file():
             return load_npz(p)
         raise DataError(f"data.path: {p} does not exist (a directory of IDX files or a .npz is expected)")
+    if name not in BUILT_IN:
+        raise DataError(
+            f"data.path: data.name={name!r} is no built-in data set ({', '.join(BUILT_IN)}); "
+            "give your files with data.path=<a directory of IDX files or a Keras-layout .npz>"
+        )
     if name == "fashion_mnist":
         for candidate in (keras_cache_dir() / "fashion-mnist", DEBIAN_FASHION_MNIST):
             if candidate.is_dir():
@@ -83,4 +112,4 @@ def _download(name: str) -> Dataset:
         (x_train, y_train), (x_test, y_test) = loader.load_data()
     except Exception as exc:  # noqa: BLE001 - any network or cache failure gets the same advice
         raise DataError(f"data={name}: download through Keras failed ({_first_line(exc)}); {HINT}") from exc
-    return Dataset(x_train, y_train, x_test, y_test)
+    return _checked(Dataset(x_train, y_train, x_test, y_test), Path(f"keras.datasets.{name}"))

@@ -9,7 +9,7 @@ from typing import Any, List, Optional
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, read_write
 
-from sweep.config import job_env, plan, schema
+from sweep.config import cells, plan, schema
 from sweep.multirun import parent, warmup
 from sweep.process import signals
 from sweep.tracking import liveness, store
@@ -22,7 +22,7 @@ def fail(exc: Exception) -> None:
     sys.exit(2)
 
 
-def export(config: DictConfig, jobs: list, cells: list, sweep_id: str, parent_id: str, experiment_id: str) -> None:
+def export(config: DictConfig, swept: list, planned: list, sweep_id: str, parent_id: str, experiment_id: str) -> None:
     """Hand the jobs the sweep's context: through the environment, and through every job's `hydra.job.env_set`.
 
     Workers spawned after this inherit the environment; Hydra sets env_set around each job in whichever process runs
@@ -33,15 +33,15 @@ def export(config: DictConfig, jobs: list, cells: list, sweep_id: str, parent_id
         store.ENV_SWEEP_ID: sweep_id,
         store.ENV_PARENT: parent_id,
         store.ENV_EXPERIMENT: experiment_id,
-        store.ENV_N_JOBS: str(len(cells) or ""),
-        store.ENV_WORKERS: str(max(1, min(parallel, len(cells) or parallel))),
-        plan.ENV_SWEPT_KEYS: ",".join(plan.swept_keys(jobs)),
+        store.ENV_N_JOBS: str(len(planned) or ""),
+        store.ENV_WORKERS: str(max(1, min(parallel, len(planned) or parallel))),
+        cells.ENV_SWEPT_KEYS: ",".join(swept),
     }
     # The store's URI stays out of the job configs (they are logged, and a URI may hold credentials): a worker
     # inherits a user's MLFLOW_TRACKING_URI, and otherwise resolves the same SQLite file from the same directory.
     os.environ.update(env, MLFLOW_TRACKING_URI=store.resolve_uri(Path(config.hydra.runtime.cwd)))
     with read_write(config.hydra.overrides):  # each job's config is composed from these plus its own overrides
-        config.hydra.overrides.hydra.extend(job_env.env_overrides(env))
+        config.hydra.overrides.hydra.extend(warmup.env_overrides(env))
 
 
 def workers(config: DictConfig) -> int:
@@ -63,32 +63,34 @@ class SweepCallback(Callback):
         signals.install()
         try:
             jobs = plan.expand(config)
-            cells = plan.check(config, jobs) if jobs is not None else []
+            planned = plan.check(config, jobs) if jobs is not None else []
             self.uri = store.resolve_uri(Path(config.hydra.runtime.cwd))
             experiment_id = store.prepare_experiment(self.uri, config.mlflow.experiment)
         except (ValueError, store.StoreError) as exc:  # bad config, data or store: one line, nothing tracked
             fail(exc)
         # Config, data and store are fine: workers start loading while this process and Hydra finish preparing.
         # (Not before the store's probe, whose fail-fast MLflow settings a worker spawned then would keep.)
-        if cells:
-            warmup.start(config, len(cells), cells[0]["data"])
+        if planned:
+            warmup.start(config, len(planned), planned[0]["data"])
         try:
-            self._prepare(config, jobs, cells, experiment_id)
+            self._prepare(config, jobs, planned, experiment_id)
         except BaseException:
             warmup.stop()  # nothing without a warm-up; with one, the exit would wait for it
             raise
 
-    def _prepare(self, config: DictConfig, jobs: Any, cells: list, experiment_id: str) -> None:
+    def _prepare(self, config: DictConfig, jobs: Any, planned: list, experiment_id: str) -> None:
         for name in liveness.reap(self.uri, experiment_id):
             print(f"[sweep] marked KILLED: {name} (left RUNNING by a process that died)", flush=True)
         done = store.finished_runs(self.uri, experiment_id)
-        self.skipped = [c["cell"] for c in cells if c["config_hash"] in done and not c["retrain"]]
-        self.expected = len(cells) - len(self.skipped)  # jobs that must finish for the sweep to be FINISHED
-        sweep_id = store.new_sweep_id()
-        self.parent = parent.start(self.uri, experiment_id, sweep_id, cells)
-        export(config, jobs or [], cells, sweep_id, self.parent, experiment_id)
+        self.skipped = [c["run"] for c in planned if c["config_hash"] in done and not c["retrain"]]
+        self.expected = len(planned) - len(self.skipped)  # jobs that must finish for the sweep to be FINISHED
+        sweep_id, swept = store.new_sweep_id(), plan.swept(config, jobs)
+        factors = cells.factors(swept)
+        design = {"swept": swept, "factors": factors, "baseline": cells.baseline(config, factors)}
+        self.parent = parent.start(self.uri, experiment_id, sweep_id, planned, design)
+        export(config, swept, planned, sweep_id, self.parent, experiment_id)
         print(
-            f"[sweep] sweep {sweep_id}: {len(cells) or '?'} jobs, {len(self.skipped)} already finished "
+            f"[sweep] sweep {sweep_id}: {len(planned) or '?'} jobs, {len(self.skipped)} already finished "
             f"(skipped), parent run {self.parent}, store {self.uri}",
             flush=True,
         )

@@ -8,17 +8,24 @@ from mlflow.tracking.context.registry import resolve_tags
 from sweep.tracking import liveness, store
 
 
-def start(uri: str, experiment_id: str, sweep_id: str, cells: List[dict]) -> str:
-    """Create the parent run (RUNNING) tagged with the sweep id, owned by this process; log the planned cells."""
+def start(uri: str, experiment_id: str, sweep_id: str, planned: List[dict], design: dict) -> str:
+    """Create the parent run (RUNNING) tagged with the sweep id and its factors, owned by this process.
+
+    It holds `sweep/design.json` (swept keys, factors, each factor's baseline level) for every sweeper, and
+    `sweep/planned_cells.json` (every job the basic sweeper will launch) where there is such a plan.
+    """
     client = MlflowClient(uri)
     tags = {
         store.TAG_SWEEP: sweep_id,
         store.TAG_ROLE: "parent",
-        "sweep.n_jobs": str(len(cells)),
+        store.TAG_FACTORS: ",".join(design["factors"]),
+        "sweep.n_jobs": str(len(planned)),
         **liveness.owner_tags(),
     }
     run = client.create_run(experiment_id, run_name=f"sweep {sweep_id}", tags=resolve_tags(tags))
-    client.log_dict(run.info.run_id, {"cells": cells}, "sweep/planned_cells.json")
+    client.log_dict(run.info.run_id, design, "sweep/design.json")
+    if planned:
+        client.log_dict(run.info.run_id, {"cells": planned}, "sweep/planned_cells.json")
     return run.info.run_id
 
 

@@ -13,6 +13,8 @@ from typing import Optional
 
 from omegaconf import DictConfig, OmegaConf
 
+from sweep.config.overrides import env_overrides  # noqa: F401  (the callback hands jobs the context with it)
+
 JOBLIB_LAUNCHER = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 
 _started = threading.Event()  # this process started a warm pool

@@ -8,7 +8,8 @@ from typing import Any, Dict, List, Optional
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import DictConfig, OmegaConf
 
-from sweep.config import job_env, schema
+from sweep.config import cells
+from sweep.config.overrides import env_overrides
 from sweep.search import race_plan
 from sweep.search.race_loop import Job
 from sweep.search.race_rules import Rules
@@ -24,12 +25,19 @@ class Cell:
     name: str
     overrides: List[str]
     config: DictConfig
+    swept: List[str]
 
-    def digest(self, seed: int) -> str:
-        """The config_hash of this cell's job at `seed`, as the job itself will compute it."""
+    def at(self, seed: int) -> DictConfig:
+        """The config of this cell's job at `seed`, as the job will compose it."""
         cfg = copy.deepcopy(self.config)
         OmegaConf.update(cfg, race_plan.SEED, seed)
-        return schema.config_hash(cfg)
+        return cfg
+
+    def planned(self, seed: int) -> dict:
+        """The job at `seed` as sweep/planned_cells.json records it: cell, run name, cell_hash, config_hash."""
+        cfg = self.at(seed)
+        run = cells.run_name(self.name, cfg, self.swept)
+        return {"cell": self.name, "run": run, "cell_hash": cells.cell_hash(cfg), "config_hash": cells.config_hash(cfg)}
 
 
 @dataclass
@@ -41,13 +49,14 @@ class Jobs:
     launcher: Any
     uri: str
     experiment_id: str
-    used: List[dict] = field(default_factory=list)  # every job the race used: round, cell, seed, run, value, reused
+    used: List[dict] = field(default_factory=list)  # every job the race used, with its run and value
     failures: List[JobReturn] = field(default_factory=list)
     launched: int = 0
 
     def evaluate(self, round_: int, batch: List[Job]) -> Dict[Job, Optional[float]]:
         """Each job's metric value (None where it failed), reusing what the store has already finished."""
-        digests = {job: self.cells[job[0]].digest(job[1]) for job in batch}
+        plans = {job: self.cells[job[0]].planned(job[1]) for job in batch}
+        digests = {job: plan["config_hash"] for job, plan in plans.items()}
         retrain = bool(next(iter(self.cells.values())).config.retrain)
         done = {} if retrain else self._finished()  # retrain=true: every job runs again
         todo = [job for job in batch if digests[job] not in done]
@@ -63,9 +72,8 @@ class Jobs:
             self.used.append(
                 {
                     "round": round_,
-                    "cell": job[0],
+                    **plans[job],  # cell, run (its name), cell_hash, config_hash
                     "seed": job[1],
-                    "config_hash": digests[job],
                     "run_id": run.info.run_id if run is not None else None,
                     "value": values[job],
                     "reused": job not in todo,
@@ -80,7 +88,7 @@ class Jobs:
         if not todo:
             return []
         env = {store.ENV_JOB_TAGS: json.dumps({TAG_ROUND: str(round_)}), store.ENV_N_JOBS: ""}
-        batch = [race_plan.job(self.cells[c].overrides, s) + job_env.env_overrides(env) for c, s in todo]
+        batch = [race_plan.job(self.cells[c].overrides, s) + env_overrides(env) for c, s in todo]
         returns = list(self.launcher.launch(batch, initial_job_idx=self.launched))
         self.launched += len(todo)
         return returns

@@ -7,7 +7,6 @@ import pandas as pd
 
 from sweep.search.race_jobs import Jobs
 from sweep.search.race_loop import Race
-from sweep.search.race_plan import SEED
 from sweep.search.race_rules import Rules
 from sweep.tracking import records
 
@@ -36,7 +35,7 @@ def writer(uri: str, parent_id: str, jobs: Jobs) -> Callable[[Race], None]:
             print(f"[race] {line}", flush=True)
         records.log_table(uri, parent_id, pd.DataFrame(race.rows, columns=ROUND_COLUMNS), ROUNDS)
         records.log_table(uri, parent_id, pd.DataFrame(jobs.used), JOBS)
-        plan = [{"cell": f"{u['cell']} {SEED}={u['seed']}", "config_hash": u["config_hash"]} for u in jobs.used]
+        plan = [{k: u[k] for k in ("cell", "run", "cell_hash", "config_hash")} for u in jobs.used]
         records.log_json(uri, parent_id, {"cells": plan}, PLAN)
         tags = {"race.rounds": race.rounds + 1, "race.jobs": race.jobs, "sweep.n_jobs": race.jobs}
         if race.stop:

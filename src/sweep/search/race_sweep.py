@@ -26,14 +26,14 @@ def context() -> Tuple[str, str, str]:
 def run(config: DictConfig, loader: Any, launcher: Any) -> race_loop.Race:
     """Race every cell of the grid; record each round on the parent run; re-raise the first failed job's error."""
     rules = race_rules.from_config(config.hydra.sweeper)
-    grid = race_plan.cells(config)
+    grid = race_plan.grid(config)
     race_rules.check_budget(rules, len(grid))
     uri, experiment_id, parent_id = context()
     sweep_dir = Path(config.hydra.sweep.dir)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(config, sweep_dir / "multirun.yaml")  # as Hydra's basic sweeper does
-    named = race_plan.cell_names(config, grid, loader)
-    cells = {name: Cell(name, overrides, cfg) for (name, cfg), overrides in zip(named, grid, strict=True)}
+    named = race_plan.named(config, grid, loader)
+    cells = {name: Cell(name, cell, cfg, swept) for (name, cfg, swept), cell in zip(named, grid, strict=True)}
     jobs = Jobs(cells, rules, launcher, uri, experiment_id)
     race_records.start(uri, parent_id, rules, len(cells))
     print(

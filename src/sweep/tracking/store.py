@@ -25,8 +25,10 @@ ENV_JOB_TAGS = "SWEEP_JOB_TAGS"  # JSON {tag: value} that a sweeper adds to one 
 
 TAG_SWEEP = "sweep_id"
 TAG_ROLE = "sweep_role"  # "parent" or "job"
-TAG_CELL = "cell"
-TAG_HASH = "config_hash"
+TAG_CELL = "cell"  # the cell's name (sweep.config.cells): every swept key but the seed
+TAG_CELL_HASH = "cell_hash"  # the cell's identity: its config without train.seed and tracking-only keys
+TAG_HASH = "config_hash"  # one job's identity: the cell and its seed (resume skips a FINISHED one)
+TAG_FACTORS = "sweep.factors"  # on the parent: the swept keys compare groups by, comma-separated
 PROBE_TIMEOUT_S = 5
 
 

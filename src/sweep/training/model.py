@@ -5,6 +5,7 @@ from typing import Any, List
 import keras
 import tensorflow as tf
 
+from sweep.data import Shape
 from sweep.training.dropout import HashDropout
 
 
@@ -27,7 +28,7 @@ def input_layers(reg: Any, speed: Any) -> List[keras.layers.Layer]:
 
 def hidden_block(reg: Any, act: Any, speed: Any, units: int, at_hidden: bool) -> List[keras.layers.Layer]:
     """One hidden Dense layer; with reg_at=hidden, its L1/L2 kernel penalty, then BatchNormalization, Dropout."""
-    # The string names map to keras.activations; leaky_relu's default slope is 0.2 like tf.nn.leaky_relu.
+    # act.name is any name keras.activations.get knows; leaky_relu's default slope is 0.2 like tf.nn.leaky_relu.
     if not at_hidden:
         return [keras.layers.Dense(units, activation=act.name)]
     penalty = keras.regularizers.L1L2(l1=reg.l1, l2=reg.l2) if reg.l1 or reg.l2 else None
@@ -49,18 +50,19 @@ def jit_compile(net: keras.Model, setting: Any) -> Any:
     return not slow or bool(tf.config.list_physical_devices("GPU"))
 
 
-def build(reg: Any, act: Any, model: Any, train: Any, speed: Any) -> keras.Model:
-    """Build and compile [regularizers] -> Flatten -> Dense hidden layers -> Dense 10 softmax with Adam.
+def build(reg: Any, act: Any, model: Any, train: Any, speed: Any, shape: Shape) -> keras.Model:
+    """Build and compile [regularizers] -> Flatten -> Dense hidden layers -> Dense softmax (one unit a class), Adam.
 
-    model.reg_at=input keeps the study's exact stacks; hidden moves each regularizer onto the hidden layers.
+    The input is one normalized image of `shape.image`. model.reg_at=input keeps the study's exact stacks; hidden
+    moves each regularizer onto the hidden layers.
     """
     at_hidden = model.reg_at == "hidden"
     front = [keras.layers.Flatten()] if at_hidden else input_layers(reg, speed)
-    net = keras.Sequential([keras.Input(shape=(28, 28)), *front])
+    net = keras.Sequential([keras.Input(shape=shape.image), *front])
     for units in model.hidden:
         for layer in hidden_block(reg, act, speed, units, at_hidden):
             net.add(layer)
-    net.add(keras.layers.Dense(10, activation="softmax"))
+    net.add(keras.layers.Dense(shape.classes, activation="softmax"))
     net.compile(
         optimizer=keras.optimizers.Adam(learning_rate=train.learning_rate),
         loss="sparse_categorical_crossentropy",
