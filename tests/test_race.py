@@ -119,12 +119,25 @@ def test_the_cells_that_barely_train_are_eliminated_early_and_never_the_best(rac
     assert np.allclose(none["mean"], l2["mean"])  # the same numbers: neither can be told from the other
 
 
-def test_compare_reads_the_race(raced):
+def test_compare_shows_the_race_beside_its_tables(raced):
     where, uri, _, _, _ = raced
-    done = run_module("sweep.compare", cwd=where, uri=uri)
+    done = run_module("sweep.compare", "--report", cwd=where, uri=uri)
     assert done.returncode == 0, done.stderr[-3000:]
-    jobs = artifact(parent_of(uri), "race/jobs.csv")
-    assert f"{len(jobs)} of {len(jobs)} cells finished" in done.stdout  # reused runs of round 0 count too
+    parent, rounds = parent_of(uri), artifact(parent_of(uri), "race/rounds.csv")
+    jobs = artifact(parent, "race/jobs.csv")
+    assert f"6 cells, {len(jobs)} runs, all finished" in done.stdout  # the reused runs of round 0 count too
+    assert f"## Race on val_accuracy: {parent.data.tags['race.stop']}" in done.stdout
+    assert f"Jobs: {len(jobs)} used" in done.stdout and "of the exhaustive 24 (6 cells x 4 seeds)" in done.stdout
+    view = (where / "reports" / "race.md").read_text()
+    for row in rounds[rounds["state"] == "eliminated"].itertuples():  # each eliminated cell: its n, round, p
+        line = next(line for line in view.splitlines() if line.startswith(f"| {row.cell} "))
+        cols = [c.strip() for c in line.strip("|").split("|")]
+        assert cols[1] == str(row.n) and cols[3] == "eliminated" and cols[4] == str(row.round)
+        assert cols[5] == f"{row.p_holm:.3g}"
+    report = (where / "reports" / "report.md").read_text()
+    assert report.index("## Race on val_accuracy") < report.index("## Cells ranked by mean test accuracy")
+    logged = {a.path for a in MlflowClient(uri).list_artifacts(parent.info.run_id, "compare")}
+    assert {"compare/race.md", "compare/report.html"} <= logged
 
 
 def test_the_race_view_shows_each_cells_seeds_and_fate(raced):
@@ -138,10 +151,6 @@ def test_the_race_view_shows_each_cells_seeds_and_fate(raced):
     for cell, rows in rounds.groupby("cell"):
         last = rows.loc[rows["round"].idxmax()]
         assert fates.loc[cell, "n"] == last["n"]
-        assert fates.loc[cell, "left_in"] == (
-            last["round"] if last["state"] == "eliminated" else pytest.approx(np.nan, nan_ok=True)
-        )
+        out = fates.loc[cell, "left_in"]
+        assert out == last["round"] if last["state"] == "eliminated" else np.isnan(out)
     assert list(fates["state"][:1]) == ["best"] and set(fates["state"]) == {"best", "in the best set", "eliminated"}
-    text = race_view.render(parent)
-    assert text.startswith(f"## Race on val_accuracy: {parent.data.tags['race.stop']}")
-    assert f"Jobs: {parent.data.tags['race.jobs']} used" in text and "of the exhaustive 24 (6 cells x 4 seeds)" in text

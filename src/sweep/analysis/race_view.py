@@ -1,10 +1,14 @@
 """compare's view of a race (hydra/sweeper=race): each cell's seeds and fate, the best set, the jobs it saved."""
 
 import io
+from pathlib import Path
 from typing import List, Optional
 
 import mlflow
 import pandas as pd
+
+from sweep.analysis import render
+from sweep.analysis.render import Block
 
 ROUNDS, JOBS = "race/rounds.csv", "race/jobs.csv"
 NOTE = (
@@ -62,11 +66,11 @@ def table(rounds: pd.DataFrame, metric: str) -> pd.DataFrame:
     )
 
 
-def render(parent) -> str:
-    """The race as Markdown: the cells' fates, the best, the stop, the jobs used against the exhaustive grid."""
+def blocks(parent) -> List[Block]:
+    """The race as report blocks: the cells' fates, the best, the stop, the jobs used against the exhaustive grid."""
     loaded = load(parent)
     if loaded is None:
-        return "## Race\n\nThe race recorded no finished round."
+        return [("h2", "Race"), ("p", "The race recorded no finished round.")]
     rounds, jobs = loaded
     tags = parent.data.tags
     metric, max_seeds = tags.get("race.metric", "val_accuracy"), int(tags.get("race.max_seeds", 0))
@@ -75,18 +79,18 @@ def render(parent) -> str:
     if max_seeds:
         saved = 100 * (1 - len(jobs) / (cells * max_seeds))
         used += f" of the exhaustive {cells * max_seeds} ({cells} cells x {max_seeds} seeds): {saved:.0f}% saved"
-    lines = [
-        f"## Race on {metric}: {tags.get('race.stop', 'interrupted (no stop recorded)')}",
-        "",
-        table(rounds, metric).to_markdown(index=False, disable_numparse=True),
-        "",
-        f"Best: {tags.get('race.best', '—')}.",
-        used + ".",
-        "",
-        NOTE,
+    out: List[Block] = [
+        ("h2", f"Race on {metric}: {tags.get('race.stop', 'interrupted (no stop recorded)')}"),
+        ("table", table(rounds, metric)),
+        ("p", f"Best: {tags.get('race.best', '—')}."),
+        ("p", used + "."),
+        ("p", NOTE),
     ]
-    return "\n".join(lines + _notes(tags))
+    return out + ([("caveat", tags["race.note"])] if tags.get("race.note") else [])
 
 
-def _notes(tags: dict) -> List[str]:
-    return [f"\n**Note:** {tags['race.note']}"] if tags.get("race.note") else []
+def write(content: List[Block], out: Path) -> Path:
+    """Write the race's blocks as race.md into `out`; return its path."""
+    path = out / "race.md"
+    path.write_text(render.body(content), encoding="utf-8")
+    return path
