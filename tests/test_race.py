@@ -19,7 +19,7 @@ from tests.helpers import all_runs, by_role, run_module, wait_for
 # 3 x 2 cells on 1,200 real images, one epoch: the learning rate 1e-5 barely trains (about chance), so its three
 # cells are clearly worse; input-level l2 trains exactly like none (identical runs, seed by seed).
 GRID = ["reg=none,dropout,l2", "train.learning_rate=0.001,0.00001", "data=fashion_mnist", "train.epochs=1"]
-RACE = ["hydra/sweeper=race", "hydra.sweeper.min_seeds=2", "hydra.sweeper.max_seeds=4"]
+RACE = ["hydra/sweeper=race", "hydra.sweeper.min_seeds=2", "hydra.sweeper.max_seeds=3"]
 SLOW_LR = "train.learning_rate=1e-05"
 
 
@@ -111,8 +111,9 @@ def test_the_cells_that_barely_train_are_eliminated_early_and_never_the_best(rac
     rounds = artifact(parent_of(uri), "race/rounds.csv")
     out = rounds[rounds["state"] == "eliminated"]
     assert set(out["cell"]) == {f"reg={r} act=relu {SLOW_LR}" for r in ("none", "dropout", "l2")}
-    assert (out["round"] <= 1).all() and (out["p_holm"] < 0.05 / 3).all()
-    assert rounds["round"].max() == 2 and set(rounds.loc[rounds["round"] == 2, "n"]) == {4}
+    assert (out["p_holm"] < 0.05 / 2).all() and (out["round"] == 0).any()  # two looks: 0.025 each
+    assert rounds["round"].max() == 1 and set(rounds.loc[rounds["round"] == 1, "n"]) == {3}
+    assert set(out.loc[out["round"] == 0, "n"]) == {2}  # out early with fewer seeds: unequal n
     best = parent_of(uri).data.tags["race.best"].split(" | ")
     assert SLOW_LR not in " ".join(best) and {"reg=none", "reg=l2"} <= {c.split()[0] for c in best}
     none, l2 = (rounds[rounds["cell"] == f"reg={r} act=relu train.learning_rate=0.001"] for r in ("none", "l2"))
@@ -127,7 +128,7 @@ def test_compare_shows_the_race_beside_its_tables(raced):
     jobs = artifact(parent, "race/jobs.csv")
     assert f"6 cells, {len(jobs)} runs, all finished" in done.stdout  # the reused runs of round 0 count too
     assert f"## Race on val_accuracy: {parent.data.tags['race.stop']}" in done.stdout
-    assert f"Jobs: {len(jobs)} used" in done.stdout and "of the exhaustive 24 (6 cells x 4 seeds)" in done.stdout
+    assert f"Jobs: {len(jobs)} used" in done.stdout and "of the exhaustive 18 (6 cells x 3 seeds)" in done.stdout
     view = (where / "reports" / "race.md").read_text()
     for row in rounds[rounds["state"] == "eliminated"].itertuples():  # each eliminated cell: its n, round, p
         line = next(line for line in view.splitlines() if line.startswith(f"| {row.cell} "))

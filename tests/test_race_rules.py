@@ -11,7 +11,7 @@ from hydra import initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.types import RunMode
 
-from sweep.config import plan
+from sweep.config import plan, sweeper_overrides
 from sweep.config.schema import ConfigError
 from sweep.search import race_loop, racing
 from sweep.search.race_rules import Rules
@@ -115,19 +115,27 @@ def test_bad_settings_and_grids_are_refused_before_anything_exists(fashion_small
         planned(*overrides, "data=fashion_mnist", f"data.path={fashion_small}")
 
 
+def test_a_bad_race_is_one_line_and_exit_2(tmp_path):
+    args = ["-m", "hydra/sweeper=race", "reg=none,l1", "train.seed=0,1", "data=fashion_mnist"]
+    done = run_module("sweep.train", *args, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: train.seed: the race runs the seeds itself (0, 1, 2"), lines
+    assert all_runs() == []
+
+
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (["reg=none,l1", "train.seed=0,1"], "error: train.seed: the race runs the seeds itself (0, 1, 2, ..."),
-        (["reg=none,l1", "hydra.sweeper.min_seed=2"], "error: hydra.sweeper.min_seed: unknown key; known keys here:"),
+        (["hydra.sweeper.min_seed=2"], "hydra.sweeper.min_seed: unknown key; known keys here: min_seeds, max_seeds"),
+        (["hydra.sweeper.alpha=high"], "hydra.sweeper.alpha: Value 'high' of type 'str' could not be converted"),
+        (["hydra/sweeper=raec"], "hydra/sweeper: unknown option 'raec'; allowed: basic, race"),
     ],
 )
-def test_a_bad_race_is_one_line_and_exit_2(tmp_path, args, expected):
-    done = run_module("sweep.train", "-m", "hydra/sweeper=race", *args, "data=fashion_mnist", cwd=tmp_path)
-    assert done.returncode == 2, done.stderr[-2000:]
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(expected), done.stderr
-    assert all_runs() == []
+def test_the_sweepers_settings_are_checked_before_hydra_starts(args, expected):
+    line = sweeper_overrides.check(["-m", "hydra/sweeper=race", "reg=none,l1", *args], str(CONF))
+    assert line is not None and line.startswith(expected), line
+    assert sweeper_overrides.check(["-m", "hydra/sweeper=race", "hydra.sweeper.min_seeds=2"], str(CONF)) is None
 
 
 def test_the_simulated_true_best_is_eliminated_in_at_most_alpha_of_races():
