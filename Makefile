@@ -22,7 +22,16 @@ test:  ## run the whole test suite (real TensorFlow, real MLflow, real Fashion-M
 bench:  ## benchmark the study's loop against sweep (ARGS='--limit 10000' quick, '--sweep full' all 32 cells)
 	$(PY) benchmarks/bench.py $(ARGS)
 
+bench-search:  ## benchmark random vs TPE vs TPE+asha search (ARGS='--limit 10000' for minutes, not hours)
+	$(PY) benchmarks/search.py $(ARGS)
+
+load:  ## 16 writers logging 12-epoch jobs into a fresh SQLite store, then the team server (ARGS='--writers 32')
+	$(PY) benchmarks/load.py $(ARGS)
+
+outage:  ## real sweeps through a server SIGKILL, a PostgreSQL restart, an outage past the retry budget (~10 min)
+	$(PY) benchmarks/outage.py $(ARGS)
+
 lint:  ## ruff (lint + format check) and yamllint
 	ruff check src tests benchmarks && ruff format --check src tests benchmarks && yamllint -s conf docker-compose.yml
 
-.PHONY: help install sweep compare ui test lint bench
+.PHONY: help install sweep compare ui test lint bench bench-search load outage

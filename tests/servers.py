@@ -1,4 +1,4 @@
-"""Real services for the tests on loopback, each stopped by its pid: process helpers, PostgreSQL, an MLflow server."""
+"""Real services on loopback for the tests and benchmarks/, each stopped by its pid: processes, PostgreSQL, MLflow."""
 
 import glob
 import os
@@ -12,14 +12,19 @@ import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterator, Optional
+from typing import Callable, Dict, Iterator, Optional, Tuple
 
 import psycopg2
+import requests
 
 LOOPBACK = "127.0.0.1"
-# Variables through which a sweep finds its store and context; a service or job gets only the ones a test hands it.
-SWEEP_CONTEXT = ("MLFLOW_TRACKING_URI", "SWEEP_")
+DOCKER = Path(__file__).resolve().parents[1] / "docker"
+START_SCRIPT = DOCKER / "mlflow" / "start-server.sh"  # the compose stack's: MLflow's basic-auth app
+AUTH_DB_SCRIPT = DOCKER / "postgres" / "create-auth-database.sh"  # the compose stack's: the users' database
+# Variables through which a sweep finds its store, login and context; a service or job gets only those a test hands it.
+SWEEP_CONTEXT = ("MLFLOW_TRACKING_", "SWEEP_")  # the URI, and the login to it
 
 
 def free_port() -> int:
@@ -146,23 +151,68 @@ def _initdb(root: Path, user: Optional[str]) -> str:
     return password
 
 
+class Postgres:
+    """A private PostgreSQL cluster on a loopback port; stop() and start() again keep its data (an outage)."""
+
+    def __init__(self) -> None:
+        self.user = "postgres" if os.geteuid() == 0 else None  # the server refuses to run as root
+        self.root, self.port, self.proc = short_dir("sweep-pg-", owner=self.user), free_port(), None
+        self.password = _initdb(self.root, self.user)
+
+    def start(self) -> None:
+        """Start the server (again) on its port and wait until it takes connections."""
+        server = [_pg_bin("postgres"), "-D", str(self.root / "data"), "-p", str(self.port), "-k", str(self.root)]
+        settings = ["-c", f"listen_addresses={LOOPBACK}", "-c", "fsync=off"]  # fsync off: a throwaway test cluster
+        log = self.root / "server.log"
+        self.proc = start([*server, *settings], log, user=self.user, cwd=self.root)
+        wait(lambda: _pg_ready(self.port, self.password), self.proc, log, "postgres", timeout=60)
+
+    def stop(self) -> None:
+        """SIGINT to the postmaster: PostgreSQL's fast shutdown (open connections are closed)."""
+        if self.proc is not None:
+            stop(self.proc, signal.SIGINT, group=False)
+            self.proc = None
+
+    def uri(self, database: str) -> str:
+        """The SQLAlchemy URI of one of its databases."""
+        return f"postgresql+psycopg2://postgres:{self.password}@{LOOPBACK}:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """Create an empty database; return its URI."""
+        _create_database(self.port, self.password, name)
+        return self.uri(name)
+
+    def run_init_script(self, script: Path, **env: str) -> None:
+        """Run a script of the postgres image's /docker-entrypoint-initdb.d against this cluster, as the image does."""
+        login = {"PGHOST": LOOPBACK, "PGPORT": str(self.port), "PGPASSWORD": self.password}
+        login["PATH"] = f"{Path(_pg_bin('psql')).parent}:{os.environ.get('PATH', '')}"  # the server's own psql
+        image = {"POSTGRES_USER": "postgres", "POSTGRES_DB": "postgres"}
+        done = subprocess.run(
+            ["sh", str(script)], env=clean_env(**login, **image, **env), capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def cluster() -> Iterator[Postgres]:
+    """A running private PostgreSQL cluster, removed afterwards."""
+    pg = Postgres()
+    try:
+        pg.start()
+        yield pg
+    finally:
+        pg.close()
+
+
 @contextmanager
 def postgres(database: str = "mlflow") -> Iterator[str]:
     """A private PostgreSQL cluster on a loopback port holding one empty database; yields its SQLAlchemy URI."""
-    user = "postgres" if os.geteuid() == 0 else None  # the server refuses to run as root
-    root, port, proc = short_dir("sweep-pg-", owner=user), free_port(), None
-    try:
-        password = _initdb(root, user)
-        server = [_pg_bin("postgres"), "-D", str(root / "data"), "-p", str(port), "-k", str(root)]
-        settings = ["-c", f"listen_addresses={LOOPBACK}", "-c", "fsync=off"]  # fsync off: a throwaway test cluster
-        proc = start([*server, *settings], root / "server.log", user=user, cwd=root)
-        wait(lambda: _pg_ready(port, password), proc, root / "server.log", "postgres", timeout=60)
-        _create_database(port, password, database)
-        yield f"postgresql+psycopg2://postgres:{password}@{LOOPBACK}:{port}/{database}"
-    finally:
-        if proc is not None:
-            stop(proc, signal.SIGINT, group=False)  # SIGINT to the postmaster: PostgreSQL's fast shutdown
-        shutil.rmtree(root, ignore_errors=True)
+    with cluster() as pg:
+        yield pg.create_database(database)
 
 
 def _http_ok(url: str) -> bool:
@@ -173,17 +223,81 @@ def _http_ok(url: str) -> bool:
         return False
 
 
+@dataclass
+class Auth:
+    """MLflow's basic-auth app for a server: its admin, its user database, the UI's CSRF key."""
+
+    database_uri: str
+    admin: str = "admin"
+    password: str = field(default_factory=lambda: secrets.token_hex(12))
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(16))
+
+    def env(self, root: Path) -> Dict[str, str]:
+        """The variables the compose stack's start script (docker/mlflow/start-server.sh) reads."""
+        return {
+            "MLFLOW_AUTH_DATABASE_URI": self.database_uri,
+            "MLFLOW_AUTH_ADMIN_USERNAME": self.admin,
+            "MLFLOW_AUTH_ADMIN_PASSWORD": self.password,
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": self.secret_key,
+            "MLFLOW_AUTH_CONFIG_PATH": str(root / "basic_auth.ini"),
+        }
+
+
+class MlflowServer:
+    """`mlflow server` on a loopback port over a store, storing and serving artifacts in a folder.
+
+    With `auth`, started as the compose stack starts it: docker/mlflow/start-server.sh, MLflow's basic-auth app.
+    kill() and start() again keep the port and the store (an outage).
+    """
+
+    def __init__(self, backend_uri: str, artifacts: Path, log: Path, auth: Optional[Auth] = None, workers: int = 1):
+        self.backend_uri, self.artifacts, self.log, self.auth, self.workers = backend_uri, artifacts, log, auth, workers
+        self.port, self.proc = free_port(), None
+        self.url = f"http://{LOOPBACK}:{self.port}"
+
+    def command(self) -> Tuple[list, Dict[str, str]]:
+        # The store URI (with its password) goes through the environment, as in docker-compose.yml: not in `ps`.
+        env = clean_env(MLFLOW_BACKEND_STORE_URI=self.backend_uri)
+        args = ["--serve-artifacts", "--artifacts-destination", str(self.artifacts), "--host", LOOPBACK]
+        args += ["--port", str(self.port), "--workers", str(self.workers)]
+        if self.auth is None:
+            return [sys.executable, "-m", "mlflow", "server", *args], env
+        env.update(self.auth.env(self.log.parent), PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}")
+        return ["sh", str(START_SCRIPT), *args], env
+
+    def start(self, timeout: float = 120) -> None:
+        """Start the server (again) and wait until /health answers."""
+        cmd, env = self.command()
+        self.proc = start(cmd, self.log, env=env)
+        wait(lambda: _http_ok(f"{self.url}/health"), self.proc, self.log, "mlflow server", timeout=timeout)
+
+    def kill(self) -> None:
+        """SIGKILL the server and its workers at once, as the kernel's OOM killer would."""
+        stop(self.proc, signal.SIGKILL)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc)
+            self.proc = None
+
+
 @contextmanager
-def mlflow_server(backend_uri: str, artifacts: Path, log: Path) -> Iterator[str]:
-    """`mlflow server` on a loopback port over that store, storing and serving artifacts in a folder; yields its URL."""
-    port = free_port()
-    # The store URI (with its password) goes through the environment, as in docker-compose.yml, not the process list.
-    env = clean_env(MLFLOW_BACKEND_STORE_URI=backend_uri)
-    args = ["--serve-artifacts", "--artifacts-destination", str(artifacts), "--host", LOOPBACK, "--port", str(port)]
-    proc = start([sys.executable, "-m", "mlflow", "server", *args, "--workers", "1"], log, env=env)
-    url = f"http://{LOOPBACK}:{port}"
+def mlflow_server(backend_uri: str, artifacts: Path, log: Path, auth: Optional[Auth] = None) -> Iterator[str]:
+    """A started MlflowServer (see there); yields its URL."""
+    server = MlflowServer(backend_uri, artifacts, log, auth)
     try:
-        wait(lambda: _http_ok(f"{url}/health"), proc, log, "mlflow server", timeout=120)
-        yield url
+        server.start()
+        yield server.url
     finally:
-        stop(proc)
+        server.stop()
+
+
+def create_user(url: str, auth: Auth, name: str, password: str) -> None:
+    """Create a user of the server, as its admin does (POST /api/2.0/mlflow/users/create)."""
+    done = requests.post(
+        f"{url}/api/2.0/mlflow/users/create",
+        json={"username": name, "password": password},
+        auth=(auth.admin, auth.password),
+        timeout=30,
+    )
+    assert done.status_code == 200, done.text

@@ -72,7 +72,7 @@ def test_two_learning_rates_are_two_cells_and_one_run_each_allows_no_claim(store
 def test_with_seeds_each_learning_rate_is_a_cell_of_two_runs(store):
     where, uri, steps = store
     swept, compared = steps["seeds"]
-    assert "4 jobs, 2 already finished (skipped)" in swept.stdout
+    assert "4 jobs" in swept.stdout and "[sweep] 2 of 4 cells already finished: skipped" in swept.stdout
     assert compared.returncode == 0 and "2 cells, 4 runs, all finished" in compared.stdout
     cells = pd.read_csv(where / "seeds" / "cells.csv")
     assert sorted(cells["train.learning_rate"]) == [0.001, 0.01] and list(cells["n"]) == [2, 2]
@@ -101,7 +101,9 @@ def test_with_seeds_each_learning_rate_is_a_cell_of_two_runs(store):
 def test_a_users_own_activation_sweeps_beside_relu_after_the_studys_own(store):
     where, uri, steps = store
     swept, compared = steps["elu"]
-    assert "2 jobs, 1 already finished (skipped)" in swept.stdout  # relu at 0.001, seed 0 ran in the first sweep
+    assert (
+        "[sweep] 1 of 2 cells already finished: skipped" in swept.stdout
+    )  # relu at 0.001, seed 0 ran in the first sweep
     assert compared.returncode == 0 and "2 cells, 2 runs, all finished" in compared.stdout
     header = next(line for line in compared.stdout.splitlines() if line.startswith("| reg"))
     assert [c.strip() for c in header.strip("|").split("|")] == ["reg", "relu", "elu"]

@@ -85,16 +85,17 @@ def test_mnist_download_impossible_says_what_to_do(tmp_path):
     assert "data.path=" in done.stderr and "data=fashion_mnist" in done.stderr
 
 
-@pytest.mark.parametrize("mode", [[], ["-m"]])
-def test_unreachable_tracking_server_fails_fast(tmp_path, mode):
+@pytest.mark.parametrize("mode, login", [([], "alice:pw-in-the-uri-0123@"), (["-m"], "")])
+def test_unreachable_tracking_server_fails_fast(tmp_path, mode, login):
     uri = f"http://127.0.0.1:{closed_port()}"
-    done = run_module("sweep.train", *mode, *FAST, cwd=tmp_path, uri=uri, timeout=60)
+    done = run_module("sweep.train", *mode, *FAST, cwd=tmp_path, uri=uri.replace("//", "//" + login), timeout=60)
     assert done.returncode == 2
     assert (
         done.stderr.strip()
         .splitlines()[-1]
-        .startswith(f"error: MLFLOW_TRACKING_URI: cannot reach the tracking store {uri}")
+        .startswith(f"error: MLFLOW_TRACKING_URI: cannot reach the tracking store {uri} (")
     )
+    assert "pw-in-the-uri" not in done.stdout + done.stderr  # a login in the URI is never printed
 
 
 def test_an_unknown_activation_lists_what_keras_offers(tmp_path):

@@ -71,15 +71,35 @@ def test_mlflow_serves_artifacts_from_the_bucket(resolved):
     assert env["MLFLOW_BACKEND_STORE_URI"].startswith("postgresql+psycopg2://mlflow:change-me@postgres:5432/")
 
 
+def test_mlflow_runs_the_basic_auth_app_with_its_users_in_the_stacks_postgresql(resolved):
+    mlflow, postgres = resolved["services"]["mlflow"], resolved["services"]["postgres"]
+    assert mlflow["command"] == ["start-server.sh"]  # docker/mlflow/start-server.sh: --app-name basic-auth
+    dockerfile = (ROOT / "docker" / "mlflow" / "Dockerfile").read_text()
+    assert "COPY start-server.sh /usr/local/bin/" in dockerfile and '"Flask-WTF<2"' in dockerfile
+    env, example = mlflow["environment"], env_example()
+    assert env["MLFLOW_AUTH_DATABASE_URI"] == "postgresql+psycopg2://mlflow:change-me@postgres:5432/mlflow_auth"
+    assert postgres["environment"]["MLFLOW_AUTH_DB"] == "mlflow_auth"
+    init = [v["target"] if isinstance(v, dict) else v.split(":")[1] for v in postgres["volumes"]]
+    assert "/docker-entrypoint-initdb.d/10-create-auth-database.sh" in init
+    for key in ("MLFLOW_AUTH_ADMIN_USERNAME", "MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY"):
+        assert env[key] == example[key]  # from .env, nowhere else
+    assert len(example["MLFLOW_AUTH_ADMIN_PASSWORD"]) >= 12  # MLflow refuses a shorter admin password
+
+
+def env_example() -> dict:
+    """The settings of .env.example."""
+    return dict(line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if "=" in line and line[0] != "#")
+
+
 def test_credentials_come_only_from_the_env_file(tmp_path):
     empty = tmp_path / "empty.env"
     empty.write_text("")
     done = compose("config", env_file=empty)
     assert done.returncode != 0 and "in .env" in done.stderr
     used = set(re.findall(r"\$\{(\w+)", COMPOSE.read_text()))
-    example = dict(line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if "=" in line)
+    example = env_example()
     assert used <= set(example)
-    assert all("change-me" in example[key] for key in example if key.endswith("PASSWORD"))
+    assert all("change-me" in example[key] for key in example if key.endswith(("PASSWORD", "SECRET_KEY")))
 
 
 def test_file_matches_the_compose_spec(tmp_path):

@@ -43,6 +43,11 @@ def test_debian_fashion_mnist_is_the_offline_default(fashion_raw):
     np.testing.assert_array_equal(ds.y_train, fashion_raw.y_train[:50])
 
 
+def test_keras_cache_of_fashion_mnist_comes_before_debians(tmp_path, fashion_small):
+    _copy(fashion_small, tmp_path / "keras_home" / "datasets" / "fashion-mnist")  # $KERAS_HOME is the test's
+    assert len(data.raw("fashion_mnist").x_train) == N_TRAIN  # the user's own copy, not Debian's 60,000
+
+
 def test_mnist_reads_keras_cache_without_downloading(tmp_path, fashion_raw):
     cache = tmp_path / "keras_home" / "datasets"
     cache.mkdir(parents=True)

@@ -11,7 +11,7 @@ from hydra import initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.types import RunMode
 
-from sweep.config import plan, sweeper_overrides
+from sweep.config import overrides, plan
 from sweep.config.schema import ConfigError
 from sweep.search import race_loop, racing
 from sweep.search.race_rules import Rules
@@ -79,7 +79,7 @@ def planned(*overrides: str):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         loader = GlobalHydra.instance().config_loader()
         cfg = loader.load_configuration("config", ["hydra/sweeper=race", *overrides], run_mode=RunMode.MULTIRUN)
-        return plan.check(cfg, plan.expand(cfg))
+        return plan.planned(cfg).cells
 
 
 def test_round_zero_is_every_cell_at_min_seeds(fashion_small):
@@ -127,15 +127,16 @@ def test_a_bad_race_is_one_line_and_exit_2(tmp_path):
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (["hydra.sweeper.min_seed=2"], "hydra.sweeper.min_seed: unknown key; known keys here: min_seeds, max_seeds"),
-        (["hydra.sweeper.alpha=high"], "hydra.sweeper.alpha: Value 'high' of type 'str' could not be converted"),
-        (["hydra/sweeper=raec"], "hydra/sweeper: unknown option 'raec'; allowed: basic, race"),
+        (["hydra.sweeper.min_seed=2"], "config: hydra.sweeper.min_seed: unknown key; known keys here: _target_, min_"),
+        (["hydra.sweeper.alpha=high"], "config: hydra.sweeper.alpha: Value 'high' of type 'str' could not be conv"),
+        (["hydra/sweeper=raec"], "hydra/sweeper: unknown option 'raec'; allowed: basic, race, search"),
     ],
 )
 def test_the_sweepers_settings_are_checked_before_hydra_starts(args, expected):
-    line = sweeper_overrides.check(["-m", "hydra/sweeper=race", "reg=none,l1", *args], str(CONF))
+    line = overrides.check(["-m", "hydra/sweeper=race", "reg=none,l1", *args], str(CONF))
     assert line is not None and line.startswith(expected), line
-    assert sweeper_overrides.check(["-m", "hydra/sweeper=race", "hydra.sweeper.min_seeds=2"], str(CONF)) is None
+    fine = ["-m", "hydra/sweeper=race", "hydra.sweeper.min_seeds=2", "+hydra.sweeper.params.act='relu,tanh'"]
+    assert overrides.check(fine, str(CONF)) is None
 
 
 def test_the_simulated_true_best_is_eliminated_in_at_most_alpha_of_races():

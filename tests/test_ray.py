@@ -14,7 +14,8 @@ from mlflow import MlflowClient
 from omegaconf import OmegaConf
 
 from sweep.config import plan
-from sweep.tracking import store
+from sweep.process import console
+from sweep.tracking import store, study
 from tests import servers
 from tests.servers import LOOPBACK
 
@@ -113,4 +114,29 @@ def test_ray_config_forwards_every_sweep_variable():
         store.ENV_N_JOBS,
         store.ENV_WORKERS,
     }
-    assert set(env_vars) == expected | {plan.ENV_SWEPT_KEYS}
+    login = {"MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"}  # a team server's (docs/team.md)
+    searched = {study.ENV_STUDY, study.ENV_STORAGE, study.ENV_PRUNER, study.ENV_REPORT}  # the trial number: env_set
+    assert set(env_vars) == expected | {plan.ENV_SWEPT_KEYS, console.ENV_LIVE} | login | searched
+
+
+def test_a_search_keeps_its_trials_in_flight_on_ray(ray_address, ray_env, fashion_small, tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env = dict(ray_env, RAY_ADDRESS=ray_address, MLFLOW_TRACKING_URI=uri, RAY_DEDUP_LOGS="0")
+    args = ["-m", "hydra/sweeper=search", "train.learning_rate=tag(log,interval(1e-3,1e-2))", "act=choice(relu,tanh)"]
+    args += [
+        "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.pruner=median",
+        "data=fashion_mnist",
+        f"data.path={fashion_small}",
+    ]
+    args += ["train.epochs=1", "speed.jit_compile=false", "hydra/launcher=ray", f"mlflow.experiment={EXPERIMENT}"]
+    done = servers.run_python("sweep.train", *args, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
+    assert len(set(re.findall(r"\(_run_job pid=\d+\) \[sweep\] trial (\d)", plain))) == 4  # each a Ray task
+    client = MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name(EXPERIMENT).experiment_id])
+    jobs = [r for r in runs if r.data.tags.get(store.TAG_ROLE) == "job"]
+    assert sorted(int(j.data.tags[study.TAG_TRIAL]) for j in jobs) == [0, 1, 2, 3]
+    assert {j.info.status for j in jobs} == {"FINISHED"}
+    assert "study " in plain and "4 trials ended (4 complete, 0 pruned, 0 fail)" in plain

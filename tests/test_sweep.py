@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from sweep import compare
 from sweep.tracking import store
 from tests.helpers import run_module, sweep_in
 
@@ -61,16 +62,45 @@ def test_multirun_makes_one_parent_with_a_child_per_cell(swept):
     assert {(c.data.params["reg"], c.data.params["act"]) for c in children} == CELLS
     for k in range(1, 5):
         assert f"[sweep] cell {k} of 4" in swept.stdout
-    assert "Epoch 2/2" in swept.stdout + swept.stderr
+    # Without a terminal: no Keras bars, one line per epoch and cell, each prefixed with the cell's name
+    assert "Epoch " not in swept.stdout and "/step" not in swept.stdout
+    for child in children:
+        epochs = [line for line in swept.stdout.splitlines() if line.startswith(f"[{child.info.run_name}] epoch ")]
+        assert [line.split()[3] for line in epochs] == ["1/2", "2/2"], swept.stdout[-3000:]
+        assert f"val_accuracy {child.data.metrics['val_accuracy']:.4f}" in epochs[-1]
+        assert f"[sweep] {child.info.run_name}: train_accuracy=" in swept.stdout
     # no C++ log lines of TensorFlow (e.g. its CUDA probe on a machine without a GPU) and no Python warnings
     assert not re.findall(r"^[IWEF]\d{4} .*$", swept.stderr, re.MULTILINE)
     assert "Warning:" not in swept.stderr, swept.stderr[-2000:]
 
 
+def test_the_parent_run_tells_how_the_sweep_came_out(swept):
+    client = MlflowClient()
+    runs = client.search_runs([client.get_experiment_by_name("sweep").experiment_id])
+    (parent,) = [r for r in runs if r.data.tags.get(store.TAG_ROLE) == "parent"]
+    children = [r for r in runs if r.data.tags.get(store.TAG_ROLE) == "job"]
+    metrics = parent.data.metrics
+    assert {k: metrics[k] for k in ("cells_planned", "cells_finished", "cells_failed", "cells_skipped")} == {
+        "cells_planned": 4,
+        "cells_finished": 4,
+        "cells_failed": 0,
+        "cells_skipped": 0,
+    }
+    best = max(children, key=lambda r: r.data.metrics["val_accuracy"])  # by validation, never by test accuracy
+    assert parent.data.tags["best_cell"] == best.data.tags[store.TAG_CELL] == best.info.run_name
+    assert metrics["best_cell_val_accuracy"] == pytest.approx(best.data.metrics["val_accuracy"])
+    assert metrics["best_cell_test_accuracy"] == pytest.approx(best.data.metrics["test_accuracy"])
+    summary = mlflow.artifacts.load_dict(f"{parent.info.artifact_uri}/sweep/summary.json")
+    assert {j["cell"] for j in summary["jobs"]} == {c.info.run_name for c in children}
+    assert summary["best_cell"] == best.info.run_name and summary["skipped"] == []
+    assert f"[sweep] best by validation accuracy: {best.info.run_name} " in swept.stdout
+    assert parent.data.tags["mlflow.note.content"].startswith("summary: 4 finished, 0 skipped")  # its Description
+
+
 def test_compare_prints_and_logs_the_table(swept, tmp_path):
     done = run_module("sweep.compare", cwd=tmp_path)  # another launch dir: the store comes from the environment
     assert done.returncode == 0, done.stderr
-    assert "4 cells, 4 runs, all finished" in done.stdout
+    assert "4 cells, 4 runs, all finished" in done.stdout and "Downloading artifacts" not in done.stderr
     client = MlflowClient()
     children = [
         r
@@ -149,3 +179,12 @@ def test_help_lists_groups_and_options(tmp_path):
     ):
         assert line in done.stdout
     assert "validation_split: 0.1" in done.stdout and "MLFLOW_TRACKING_URI" in done.stdout
+
+
+def test_compare_help_reads_as_plain_text(capsys):
+    with pytest.raises(SystemExit) as done:
+        compare.parse_args(["--help"])
+    assert done.value.code == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith("usage: python -m sweep.compare") and "`" not in shown
+    assert "Read a sweep's runs back from MLflow" in shown and "exit codes: 0 every cell finished" in shown

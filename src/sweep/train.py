@@ -4,6 +4,7 @@ import gc
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -11,10 +12,10 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sweep import data
-from sweep.config import CONF_DIR, cells, checks, overrides, schema, sweeper_overrides
+from sweep.config import CONF_DIR, cells, checks, overrides, schema
 from sweep.multirun.callback import fail
-from sweep.process import quiet, signals
-from sweep.tracking import store
+from sweep.process import console, errors, quiet, signals
+from sweep.tracking import retries, store
 
 
 def _conf_dir() -> str:
@@ -23,6 +24,7 @@ def _conf_dir() -> str:
 
 def context(hc: HydraConfig):
     """Read everything a job needs to know from Hydra's runtime config."""
+    from sweep.tracking.study import TrialLink
     from sweep.training.job import JobContext  # TensorFlow loads here, after every input check has passed
 
     multirun = hc.mode == RunMode.MULTIRUN
@@ -37,29 +39,49 @@ def context(hc: HydraConfig):
         config_dir=Path(hc.runtime.output_dir) / hc.output_subdir if hc.output_subdir else None,
         index=(hc.job.num + 1) if multirun else 1,
         total=int(total) if total else None,
+        in_sweep=multirun,
+        trial=TrialLink.from_env() if multirun else None,  # a job of hydra/sweeper=search
     )
 
 
-@hydra.main(version_base="1.3", config_path=_conf_dir(), config_name="config")
-def main(cfg: DictConfig) -> float:
-    """Train one cell and return its test accuracy (the value a Hydra sweeper would optimise)."""
-    hc = HydraConfig.get()
-    if hc.mode != RunMode.MULTIRUN:  # a multirun's parent has checked all of this for every job already
-        try:
-            checks.validate(cfg)
-            data.raw(cfg.data.name, cfg.data.path)
-            store.check_reachable(store.resolve_uri(Path(hc.runtime.cwd)))
-        except (schema.ConfigError, data.DataError, store.StoreError) as exc:
-            fail(exc)
+def _alone(cfg: DictConfig, hc: HydraConfig) -> float:
+    """A job outside a multirun: check what the multirun's parent would have checked, then train it."""
+    try:
+        checks.validate(cfg)
+        data.raw(cfg.data.name, cfg.data.path)
+        store.prepare_experiment(store.resolve_uri(Path(hc.runtime.cwd)), cfg.mlflow.experiment)
+    except (schema.ConfigError, data.DataError, store.StoreError) as exc:
+        fail(exc)
     quiet.import_tensorflow()
     from sweep.training.job import run
 
-    return run(cfg, context(hc))  # inside a multirun, an error fails this job only
+    return run(cfg, context(hc))
+
+
+def _in_sweep(cfg: DictConfig, hc: HydraConfig) -> float:
+    """A multirun's job (its parent has checked every job): an error fails this job only."""
+    # Under the launching process's live display, a job in another process writes to its folder, not the terminal
+    with console.quiet_job(Path(hc.runtime.output_dir) / "console.log"):
+        quiet.import_tensorflow()
+        from sweep.training.job import run
+
+        try:
+            return run(cfg, context(hc))
+        except Exception as exc:
+            raise errors.JobFailed.of(exc) from exc
+
+
+@hydra.main(version_base="1.3", config_path=_conf_dir(), config_name="config")
+def main(cfg: DictConfig) -> Any:
+    """Train one cell and return its test accuracy; a trial of hydra/sweeper=search returns its metrics instead."""
+    hc = HydraConfig.get()
+    return _in_sweep(cfg, hc) if hc.mode == RunMode.MULTIRUN else _alone(cfg, hc)
 
 
 if __name__ == "__main__":
+    retries.apply_defaults()  # before any request: jobs and workers inherit the same retry budget
     signals.install()
-    problem = overrides.check(sys.argv[1:], _conf_dir()) or sweeper_overrides.check(sys.argv[1:], _conf_dir())
+    problem = overrides.check(sys.argv[1:], _conf_dir())
     if problem:
         fail(ValueError(problem))
     try:

@@ -26,7 +26,8 @@ class RaceSweeperConf:
     epsilon: float = 0.002  # stop when every survivor is within this of the best (TOST); 0: never
     metric: str = "val_accuracy"  # the last epoch's; test_accuracy uses the test set for selection
     max_jobs: Optional[int] = None  # stop before a round that would pass this many jobs
-    params: Optional[Dict[str, str]] = None  # more swept keys, as for the basic sweeper
+    # more swept keys, as for the basic sweeper (a dict, not null, so that hydra.sweeper.params.KEY=... merges in)
+    params: Dict[str, str] = field(default_factory=dict)
     swept_keys: List[str] = field(default_factory=lambda: ["train.seed"])  # what the race sweeps itself
 
 
@@ -43,11 +44,13 @@ class RaceSweeper(Sweeper):
         self.launcher = None
 
     @staticmethod
-    def planned_jobs(config: DictConfig) -> List[List[str]]:
+    def plan(config: DictConfig) -> Any:
         """Round 0's jobs, for sweep's multirun callback to check before it creates the parent run."""
+        from sweep.config.plan import SweeperPlan
         from sweep.search import race_plan
 
-        return race_plan.round_zero(config)
+        first = race_plan.round_zero(config)
+        return SweeperPlan(first, len(first), None, first_jobs=True)
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         from hydra.core.plugins import Plugins

@@ -7,7 +7,7 @@ import mlflow
 from mlflow import MlflowClient
 
 from sweep.analysis import query
-from sweep.tracking import store
+from sweep.tracking import secrets, store
 
 
 class NothingToCompare(LookupError):
@@ -17,19 +17,22 @@ class NothingToCompare(LookupError):
 def locate(args: argparse.Namespace):
     """The store URI, experiment id, sweep id and parent run (or None) that the arguments name."""
     uri = store.resolve_uri(Path.cwd())
+    where = secrets.display_uri(uri)
     if store.sqlite_path(uri) is not None and not store.sqlite_path(uri).is_file():
-        raise NothingToCompare(f"no MLflow store at {uri}; run python -m sweep.train first or set MLFLOW_TRACKING_URI")
+        raise NothingToCompare(
+            f"no MLflow store at {where}; run python -m sweep.train first or set MLFLOW_TRACKING_URI"
+        )
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
     store.check_reachable(uri)
     experiment = client.get_experiment_by_name(args.experiment)
     if experiment is None:
         raise NothingToCompare(
-            f"--experiment: no experiment {args.experiment!r} in {uri}; run python -m sweep.train first"
+            f"--experiment: no experiment {args.experiment!r} in {where}; run python -m sweep.train first"
         )
     experiment_id = experiment.experiment_id
     sweep_id = args.sweep or query.latest_sweep(client, experiment_id)
     if sweep_id is None:
-        raise NothingToCompare(f"experiment {args.experiment!r} has no sweep runs yet ({uri})")
+        raise NothingToCompare(f"experiment {args.experiment!r} has no sweep runs yet ({where})")
     parent = query.parent_run(client, experiment_id, sweep_id)
     return uri, experiment_id, sweep_id, parent

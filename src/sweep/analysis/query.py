@@ -72,8 +72,11 @@ def recorded_design(parent) -> Optional[dict]:
 def job_runs(experiment_id: str) -> pd.DataFrame:
     """Every job run of the experiment (all sweeps), one row each: the COLUMNS names, then every `params.*`."""
     runs = mlflow.search_runs([experiment_id], max_results=100000, filter_string=f"tags.{store.TAG_ROLE} = 'job'")
+    pruned = runs[f"tags.{store.TAG_PRUNED}"].notna() if f"tags.{store.TAG_PRUNED}" in runs else False
     params = sorted(c for c in runs.columns if c.startswith("params.") and c not in COLUMNS)
-    return runs.reindex(columns=[*COLUMNS, *params]).rename(columns=COLUMNS)
+    runs = runs.reindex(columns=[*COLUMNS, *params]).rename(columns=COLUMNS)
+    runs.loc[pruned & runs["status"].eq("FINISHED"), "status"] = "PRUNED"  # a search trial stopped early: no result
+    return runs
 
 
 def histories(runs: pd.DataFrame, metrics: List[str], factors: Sequence[str]) -> pd.DataFrame:

@@ -60,7 +60,7 @@ def in_file(exc: ConfigError, cfg: Any, overridden: Sequence[str]) -> str:
 def one_line(exc: Exception, defaults: Any, searchpath: Sequence[str] = ()) -> str:
     """One line for a composition error: the key, what is wrong, and the option file it came from."""
     if isinstance(exc, MissingConfigException) and exc.options:
-        group, _, option = str(exc.missing_cfg_file).partition("/")
+        group, _, option = str(exc.missing_cfg_file).rpartition("/")  # hydra/sweeper/nope: group hydra/sweeper
         return unknown_option(group, option, exc.options)
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         file = Path(exc.problem_mark.name)

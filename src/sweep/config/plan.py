@@ -1,6 +1,13 @@
-"""Expand a multirun's overrides into its jobs, and check every job's config before anything is tracked."""
+"""Expand a multirun's overrides into its jobs, and check every job's config before anything is tracked.
 
-from typing import Any, List, Optional
+The basic sweeper's jobs are known ahead: each is a cell. Our other sweepers offer a static
+`plan(config) -> SweeperPlan` on their class: it checks their own options and names configs to compose and check
+here, before the parent run or any study exists: a search the configs that reach every bound of its space, a race
+its round 0 (the jobs it launches first, which are then checked, named and resumed as a grid's are).
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
 
 import yaml
 from hydra.core.global_hydra import GlobalHydra
@@ -17,19 +24,8 @@ BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 
 def expand(config: DictConfig) -> Optional[List[List[str]]]:
-    """The override list of every job the configured sweeper will launch first (None when it cannot say).
-
-    The basic sweeper's jobs are the grid. Any other sweeper class may plan its own: a `planned_jobs(config)`
-    static method that returns the jobs to check, or raises ConfigError for a bad setting of its own.
-    """
-    target = config.hydra.sweeper.get("_target_")
-    if target == BASIC_SWEEPER:
-        return grid(config)
-    try:
-        planner = getattr(get_class(target), "planned_jobs", None)
-    except Exception:  # noqa: BLE001 - a sweeper we cannot import plans nothing here; Hydra reports it itself
-        return None
-    return planner(config) if planner else None
+    """The override list of every job the basic sweeper will launch (None for other sweepers)."""
+    return grid(config) if config.hydra.sweeper.get("_target_") == BASIC_SWEEPER else None
 
 
 def grid(config: DictConfig) -> List[List[str]]:
@@ -92,3 +88,53 @@ def check(config: DictConfig, jobs: List[List[str]]) -> List[dict]:
             }
         )
     return planned
+
+
+@dataclass
+class SweeperPlan:
+    """What a sweeper that decides as it goes knows before it starts (see the module's docstring)."""
+
+    examples: List[List[str]]  # override lists that reach every bound of its space: each is composed and checked
+    n_jobs: int  # jobs this invocation launches at most
+    workers: Optional[int]  # jobs at once (None: as many as the launcher runs)
+    env: Dict[str, str] = field(default_factory=dict)  # handed to every job through the environment
+    first_jobs: bool = False  # the examples are the jobs it launches first (a race's round 0), more may follow
+
+
+@dataclass
+class Planned:
+    """What the parent knows of a multirun before any job runs."""
+
+    cells: List[dict] = field(default_factory=list)  # the grid's checked cells ([] when the sweeper decides as it goes)
+    swept: List[str] = field(default_factory=list)
+    n_jobs: int = 0  # 0: not known ahead
+    workers: Optional[int] = None  # None: as many as the launcher runs
+    env: Dict[str, str] = field(default_factory=dict)
+    data: Optional[dict] = None  # a job's data keys, for the warm-up
+    more: bool = False  # the sweeper may launch more jobs than `cells` (a race's later rounds)
+
+
+def sweeper_plan(config: DictConfig) -> Optional[SweeperPlan]:
+    """The plan of a sweeper class that offers one (ours), else None; raises ValueError on its bad options."""
+    target = config.hydra.sweeper.get("_target_")
+    if not target or target == BASIC_SWEEPER:
+        return None
+    make = getattr(get_class(target), "plan", None)  # found by the config's _target_, as Hydra finds the sweeper
+    return make(config) if callable(make) else None
+
+
+def planned(config: DictConfig) -> Planned:
+    """Expand and check the multirun's jobs (or a sweeper's bounds, or its first jobs) before anything is tracked."""
+    own = sweeper_plan(config)  # None for the basic sweeper
+    jobs = own.examples if own and own.first_jobs else expand(config)
+    if jobs is not None:
+        checked = check(config, jobs)
+        data_keys = checked[0]["data"] if checked else None
+        if own is None:
+            return Planned(checked, swept(config, jobs), len(checked), data=data_keys)
+        return Planned(checked, swept(config, jobs), len(checked), own.workers, own.env, data_keys, more=True)
+    if own is None:
+        return Planned(swept=swept(config, None))
+    examples = check(config, own.examples)
+    data_keys = examples[0]["data"] if examples else None
+    return Planned([], swept(config, None), own.n_jobs, own.workers, own.env, data_keys)

@@ -5,15 +5,21 @@ was started on this host and that pid is gone or now belongs to a newer process;
 host is dead when it started more than STALE_AFTER_H hours ago (no job of this study runs that long).
 """
 
+import contextlib
 import os
 import socket
 import time
+import uuid
 from pathlib import Path
 from typing import List, Optional
 
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from sweep.tracking import store
 
 TAG_HOST, TAG_PID, TAG_PID_START = "sweep.host", "sweep.pid", "sweep.pid_start"
+TAG_ATTEMPT = "sweep.attempt"  # one per run this process creates: a copy from a retried request carries it too
 TAG_END_REASON = "sweep.end_reason"
 STALE_AFTER_H = 24
 
@@ -28,8 +34,26 @@ def _pid_start(pid: int) -> Optional[str]:
 
 
 def owner_tags() -> dict:
-    """Tags that name this process as the owner of a run."""
-    return {TAG_HOST: socket.gethostname(), TAG_PID: str(os.getpid()), TAG_PID_START: _pid_start(os.getpid()) or ""}
+    """Tags that name this process as the owner of a new run, and this creation of it."""
+    pid = os.getpid()
+    return {
+        TAG_HOST: socket.gethostname(),
+        TAG_PID: str(pid),
+        TAG_PID_START: _pid_start(pid) or "",
+        TAG_ATTEMPT: uuid.uuid4().hex,
+    }
+
+
+def drop_copies(uri: str, run) -> None:
+    """Retire copies of a new run made by a retried create request (they carry its attempt tag): KILLED, deleted."""
+    client, token = MlflowClient(uri), run.data.tags.get(TAG_ATTEMPT)
+    found = client.search_runs([run.info.experiment_id], f"tags.`{TAG_ATTEMPT}` = '{token}'") if token else []
+    for copy in (r for r in found if r.info.run_id != run.info.run_id):
+        client.set_tag(copy.info.run_id, store.TAG_ROLE, "copy")  # neither a job nor a parent of any sweep
+        client.set_tag(copy.info.run_id, TAG_END_REASON, f"a copy of run {run.info.run_id} made by a retried request")
+        client.set_terminated(copy.info.run_id, "KILLED")
+        with contextlib.suppress(MlflowException):  # deleting needs MANAGE; retagged and KILLED, it is out of the way
+            client.delete_run(copy.info.run_id)
 
 
 def is_dead(tags: dict, start_time_ms: int) -> bool:

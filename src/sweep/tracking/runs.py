@@ -1,19 +1,19 @@
 """MLflow writes of one job: its run, params, per-epoch metrics, plots and config files."""
 
-import json
 import logging
 import os
+import tempfile
 import time
 import traceback
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, Mapping, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 import keras
 import matplotlib.pyplot as plt
 import mlflow
 
-from sweep.tracking import liveness, store
+from sweep.tracking import liveness, retries, secrets, store
 
 TAG_FAILURE = "failure_reason"
 
@@ -23,6 +23,10 @@ logging.getLogger("tensorflow").setLevel(logging.ERROR)
 # MLflow's async logging thread polls its queue with a 1 s timeout, and ending a run waits for that poll to time out:
 # 0.95 s per run here. With buffering on, the thread waits on the stop event instead: ending a run took 0.015 s.
 os.environ.setdefault("MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS", "1")
+
+
+class RunKilled(RuntimeError):
+    """The job stopped for a reason that is not its own failure; its run ends KILLED with this message as reason."""
 
 
 def job_experiment(uri: str, name: str) -> str:
@@ -36,23 +40,44 @@ def job_experiment(uri: str, name: str) -> str:
 
 @contextmanager
 def job_run(uri: str, experiment_id: str, run_name: str, tags: Mapping[str, str]) -> Iterator[Any]:
-    """A job's run (child of the sweep's parent under -m): FAILED with its reason on error, KILLED on interrupt."""
+    """A job's run (child of the sweep's parent under -m): FAILED with its reason on error, KILLED on interrupt.
+
+    When the store stayed down past the retry budget, the job fails with a StoreError that says so, after one
+    quick try at ending its run (never a second wait of minutes); a later sweep command marks the run KILLED.
+    """
     mlflow.set_tracking_uri(uri)
-    extra = json.loads(os.environ.get(store.ENV_JOB_TAGS) or "{}")  # set by a sweeper around this job
-    all_tags = {store.TAG_ROLE: "job", **liveness.owner_tags(), **extra, **tags}
-    with mlflow.start_run(
-        experiment_id=experiment_id, run_name=run_name, tags=all_tags, parent_run_id=os.environ.get(store.ENV_PARENT)
-    ) as run:
-        try:
-            yield run
-        except KeyboardInterrupt:
-            mlflow.set_tag(liveness.TAG_END_REASON, "interrupted (Ctrl-C or SIGTERM)")
-            mlflow.end_run("KILLED")
-            raise
-        except Exception as exc:
-            mlflow.set_tag(TAG_FAILURE, f"{type(exc).__name__}: {exc}"[:5000])
-            mlflow.log_text(traceback.format_exc(), "failure/traceback.txt")
-            raise  # start_run's exit marks the run FAILED
+    all_tags = {store.TAG_ROLE: "job", **liveness.owner_tags(), **store.sweeper_tags(), **tags}
+    parent = os.environ.get(store.ENV_PARENT)
+    # `explained` outermost: a fail-fast entered on an outage lasts through start_run's end_run, not past it
+    with retries.explained(uri), ExitStack() as ending:
+        with mlflow.start_run(
+            experiment_id=experiment_id, run_name=run_name, tags=all_tags, parent_run_id=parent
+        ) as run:
+            try:
+                liveness.drop_copies(uri, run)
+                yield run
+            except KeyboardInterrupt:
+                mlflow.set_tag(liveness.TAG_END_REASON, "interrupted (Ctrl-C or SIGTERM)")
+                mlflow.end_run("KILLED")
+                raise
+            except RunKilled as exc:
+                mlflow.set_tag(liveness.TAG_END_REASON, str(exc))
+                mlflow.end_run("KILLED")
+                raise
+            except Exception as exc:
+                if retries.unreachable(exc):
+                    ending.enter_context(retries.fail_fast())
+                _record_failure(exc)
+                raise  # start_run's exit marks the run FAILED
+
+
+def _record_failure(exc: Exception) -> None:
+    """Tag the run with the error and attach its traceback, secrets masked; never hide the error itself."""
+    try:
+        mlflow.set_tag(TAG_FAILURE, secrets.redact(f"{type(exc).__name__}: {exc}")[:5000])
+        mlflow.log_text(secrets.redact(traceback.format_exc()), "failure/traceback.txt")
+    except Exception as failed:  # noqa: BLE001 - the store itself may be what failed
+        print(f"[sweep] could not record the failure in the run: {secrets.redact(str(failed))[:200]}", flush=True)
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
@@ -69,9 +94,14 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
 class EpochMetrics(keras.callbacks.Callback):
     """Log each epoch's loss, accuracy, val_loss, val_accuracy and epoch_time_s in one call (step = epoch, from 1).
 
-    The call is asynchronous (batched each second): training goes on while MLflow writes; ending the run waits for
-    every point.
+    The call is asynchronous (batched each second): training goes on while MLflow writes, retrying through an
+    outage. The end of training waits for every call and raises if one failed: MLflow's queue only logs such an
+    error, and the run would end FINISHED without those points.
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: List[Any] = []
 
     def on_epoch_begin(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
         self.started = time.perf_counter()
@@ -79,12 +109,22 @@ class EpochMetrics(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
         values = {k: float(v) for k, v in (logs or {}).items()}
         values["epoch_time_s"] = time.perf_counter() - self.started
-        mlflow.log_metrics(values, step=epoch + 1, synchronous=False)
+        self.pending.append(mlflow.log_metrics(values, step=epoch + 1, synchronous=False))
+
+    def on_train_end(self, logs: Optional[Dict[str, float]] = None) -> None:
+        pending, self.pending = self.pending, []
+        for operation in pending:
+            operation.wait()  # re-raises the error of a call that failed
 
 
 def log_params(params: Mapping[str, Any]) -> None:
     """Log the flattened config (and the option names) as the run's params, in one call."""
     mlflow.log_params(dict(params))
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    """Tag the job's run (e.g. a pruned trial's pruned_at_epoch)."""
+    mlflow.set_tags({k: str(v) for k, v in tags.items()})
 
 
 def log_final(metrics: Mapping[str, float]) -> None:
@@ -100,6 +140,10 @@ def log_figures(figures: Mapping[str, Any]) -> None:
 
 
 def log_config_files(config_dir: Optional[Path]) -> None:
-    """Log Hydra's config.yaml, hydra.yaml and overrides.yaml of the job under hydra/."""
-    if config_dir is not None and config_dir.is_dir():
-        mlflow.log_artifacts(str(config_dir), "hydra")
+    """Log Hydra's config.yaml, hydra.yaml and overrides.yaml of the job under hydra/, any secret in them masked."""
+    if config_dir is None or not config_dir.is_dir():
+        return
+    with tempfile.TemporaryDirectory() as masked:
+        for path in sorted(p for p in config_dir.iterdir() if p.is_file()):
+            (Path(masked) / path.name).write_text(secrets.redact(path.read_text()))
+        mlflow.log_artifacts(masked, "hydra")

@@ -3,17 +3,20 @@
 Kept free of TensorFlow so that `sweep.compare` and the multirun parent start fast.
 """
 
+import json
 import os
 import sqlite3
 import uuid
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, Iterator, Optional
+from typing import Dict, Optional
 
 import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Run
+
+from sweep.tracking import access, retries
+from sweep.tracking.errors import StoreError  # noqa: F401 - callers catch store.StoreError
 
 # Handed from the multirun parent to its jobs (and to joblib/ray workers) through the environment.
 ENV_SWEEP_ID = "SWEEP_ID"
@@ -29,11 +32,7 @@ TAG_CELL = "cell"  # the cell's name (sweep.config.cells): every swept key but t
 TAG_CELL_HASH = "cell_hash"  # the cell's identity: its config without train.seed and tracking-only keys
 TAG_HASH = "config_hash"  # one job's identity: the cell and its seed (resume skips a FINISHED one)
 TAG_FACTORS = "sweep.factors"  # on the parent: the swept keys compare groups by, comma-separated
-PROBE_TIMEOUT_S = 5
-
-
-class StoreError(RuntimeError):
-    """The tracking store cannot be reached or used; the message names MLFLOW_TRACKING_URI."""
+TAG_PRUNED = "pruned_at_epoch"  # set on the run of a search trial that its pruner stopped early
 
 
 def new_sweep_id() -> str:
@@ -42,10 +41,10 @@ def new_sweep_id() -> str:
 
 
 def resolve_uri(launch_dir: Path) -> str:
-    """$MLFLOW_TRACKING_URI, else SQLite at <launch dir>/mlruns/mlflow.db."""
+    """$MLFLOW_TRACKING_URI (a login in it moved to MLflow's variables), else <launch dir>/mlruns/mlflow.db."""
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if uri:
-        return uri
+        return access.adopt_uri_credentials(uri)
     (launch_dir / "mlruns").mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{(launch_dir / 'mlruns' / 'mlflow.db').resolve()}"
 
@@ -55,30 +54,20 @@ def sqlite_path(uri: str) -> Optional[Path]:
     return Path(uri[len("sqlite:///") :]).resolve() if uri.startswith("sqlite:///") else None
 
 
-@contextmanager
-def _fail_fast() -> Iterator[None]:
-    # MLflow retries an unreachable server for minutes; a probe should answer in seconds.
-    saved = {k: os.environ.get(k) for k in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT")}
-    os.environ.update(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT=str(PROBE_TIMEOUT_S))
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
-
-
 def check_reachable(uri: str) -> None:
     """Touch the store within seconds (this also migrates a new SQLite store); raise StoreError if it fails."""
     try:
-        with _fail_fast():
+        with retries.fail_fast():  # MLflow retries an unreachable server for minutes; a probe answers in seconds
             MlflowClient(uri).search_experiments(max_results=1)
     except Exception as exc:  # noqa: BLE001 - any failure to reach the store gets the same one-line answer
-        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise StoreError(f"MLFLOW_TRACKING_URI: cannot reach the tracking store {uri} ({reason})") from exc
+        raise access.store_error(exc, uri) from exc
 
 
 def prepare_experiment(uri: str, name: str) -> str:
-    """Reach and migrate the store, get or create the experiment once, before jobs fan out; return its id."""
+    """Reach and migrate the store, get or create the experiment once, before jobs fan out; return its id.
+
+    Raises StoreError, before any run exists, when the store is unreachable or refuses this user's runs.
+    """
     client = MlflowClient(uri)
     check_reachable(uri)  # migrations run here, once, not racing in parallel jobs
     if sqlite_path(uri) is not None:
@@ -87,15 +76,25 @@ def prepare_experiment(uri: str, name: str) -> str:
             db.execute("PRAGMA journal_mode=WAL")
     found = client.get_experiment_by_name(name)
     if found is not None:
+        access.check_can_write(uri, found.experiment_id, name)
         return found.experiment_id
+    # A new experiment: any user the server does not deny may create one, and becomes its owner (MANAGE).
     location = (sqlite_path(uri).parent / "artifacts").resolve().as_uri() if sqlite_path(uri) else None
     try:
         return client.create_experiment(name, artifact_location=location)
-    except mlflow.exceptions.MlflowException:
+    except mlflow.exceptions.MlflowException as exc:
+        if access.login_problem(exc, uri):
+            raise access.store_error(exc, uri) from exc
         found = client.get_experiment_by_name(name)  # another process won the creation race
         if found is None:
             raise
+        access.check_can_write(uri, found.experiment_id, name)
         return found.experiment_id
+
+
+def sweeper_tags() -> Dict[str, str]:
+    """The tags a sweeper set around this job (ENV_JOB_TAGS), for its run."""
+    return json.loads(os.environ.get(ENV_JOB_TAGS) or "{}")
 
 
 def finished_runs(uri: str, experiment_id: str, digest: Optional[str] = None) -> Dict[str, Run]:
@@ -107,7 +106,8 @@ def finished_runs(uri: str, experiment_id: str, digest: Optional[str] = None) ->
         order_by=["attributes.start_time ASC"],
         max_results=50000,
     )
-    return {r.data.tags[TAG_HASH]: r for r in runs if TAG_HASH in r.data.tags}
+    # a search trial its pruner stopped is FINISHED but not a full-length run of its configuration
+    return {r.data.tags[TAG_HASH]: r for r in runs if TAG_HASH in r.data.tags and TAG_PRUNED not in r.data.tags}
 
 
 def log_report(uri: str, run_id: str, files: list) -> None:

@@ -1,8 +1,7 @@
 """Fit one model as the study did (validation_split), per-epoch metrics logged, stopping on a signal or a NaN loss."""
 
 import math
-import sys
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 import keras
 
@@ -24,14 +23,18 @@ class StopOnSignal(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def fit(net: keras.Model, ds: Dataset, train: Any, speed: Any) -> keras.callbacks.History:
+def fit(
+    net: keras.Model, ds: Dataset, train: Any, speed: Any, shown: list, verbose: int, extra: Sequence[Any] = ()
+) -> keras.callbacks.History:
     """Fit as the study did (validation_split), logging each epoch; stop at once if the loss diverges.
+
+    `shown` are the callbacks that print progress, `verbose` Keras' own (sweep.training.progress chooses both).
 
     Returns Keras' History: `.history` per epoch, `.model` the model whose evaluate() the job calls (for
     speed.loop=in_graph the loop, whose test step validation traced already: no second trace, ~0.2 s a job).
+    `extra` callbacks run after those (a search trial's ReportToTrial).
     """
-    callbacks = [runs.EpochMetrics(), keras.callbacks.TerminateOnNaN(), StopOnSignal()]
-    verbose = 1 if sys.stdout.isatty() else 2
+    callbacks = [runs.EpochMetrics(), keras.callbacks.TerminateOnNaN(), StopOnSignal(), *extra, *shown]
     with signals.deferred():  # Ctrl-C/SIGTERM stop training at a batch boundary, then interrupt the job
         if speed.loop == "in_graph":
             fitted = loop.fit(net, ds.x_train, ds.y_train, train, speed, callbacks, verbose)

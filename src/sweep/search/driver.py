@@ -1,0 +1,95 @@
+"""One search invocation: open or resume the study, keep its trials in flight, tell each outcome, report the best."""
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from optuna.distributions import distribution_to_json
+
+from sweep.process import signals
+from sweep.search import resume, summary
+from sweep.search.inflight import InFlight
+from sweep.search.plan import SearchPlan
+from sweep.search.trials import Trials
+from sweep.tracking import store, study, trial_runs
+
+# Hydra's launchers log three lines a launch call; with one call a trial, the sweeper's own line says it all.
+QUIET_LOGGERS = (
+    "hydra_plugins.hydra_joblib_launcher._core",
+    "hydra_plugins.hydra_ray_launcher._core",
+    "hydra_plugins.hydra_ray_launcher._launcher_util",
+)
+
+
+def _say(line: str, **kwargs: Any) -> None:
+    print(f"[search] {line}", flush=True, **kwargs)
+
+
+def described(plan: SearchPlan) -> dict:
+    """The search as the parent records it: the space (Optuna's JSON of each distribution), objective, options."""
+    return {
+        "study": plan.study_name,
+        "distributions": {k: json.loads(distribution_to_json(d)) for k, d in plan.space.distributions.items()},
+        "fixed": plan.space.fixed,
+        "metrics": plan.objective.metrics,
+        "directions": plan.objective.directions,
+        "sampler": dict(plan.sampler),
+        "pruner": plan.pruner,
+        "n_trials": plan.n_trials,
+    }
+
+
+def run(plan: SearchPlan, launcher: Any, config: DictConfig) -> None:
+    """Run the search to n_trials in total; exit 1 if trials failed, re-raise an interrupt."""
+    sweep_dir = Path(config.hydra.sweep.dir)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(config, sweep_dir / "multirun.yaml")  # as Hydra's own sweepers do
+    uri, parent_id = store.resolve_uri(Path(config.hydra.runtime.cwd)), os.environ.get(store.ENV_PARENT)
+    if not parent_id or os.environ.get(study.ENV_STUDY) != plan.study_name:  # Hydra turns a callback's error into
+        sys.exit("error: the sweep's callback did not prepare this search (see Hydra's warning above)")  # a warning
+    opened, storage = resume.open_study(plan)
+    for line in resume.recover(opened, storage, uri, plan.objective.metrics):
+        _say(line)
+    before = resume.counted(opened)
+    planned = max(0, plan.n_trials - before)
+    slots = max(1, min(plan.slots, planned))
+    shown = study.safe_storage(plan.storage)
+    _say(f"study {plan.study_name} ({shown}): {before} of {plan.n_trials} trials ended before, {planned} to run now")
+    if parent_id:
+        trial_runs.describe_parent(
+            uri, parent_id, {study.TAG_STUDY: plan.study_name, "optuna.storage": shown}, described(plan)
+        )
+    trials = Trials(plan, opened, storage, os.environ.get(store.ENV_SWEEP_ID, ""), planned)
+    flight = InFlight(launcher, slots, trials.next_job, trials.done, trials.started)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    wall = 0.0
+    if planned:
+        try:
+            wall = flight.run(trials.stopping)
+        except KeyboardInterrupt:
+            trials.abandon("the search was interrupted")
+            raise
+    best = summary.answer(opened, plan)
+    if parent_id:
+        trial_runs.log_best(uri, parent_id, best)
+    summary.save(best, sweep_dir)
+    for line in summary.lines(best, uri, trials.asked, flight.busy_s / (slots * wall) if wall else None):
+        _say(line)
+    _end(trials)
+
+
+def _end(trials: Trials) -> None:
+    if signals.interrupted.is_set():
+        trials.abandon("the search was interrupted")
+        raise KeyboardInterrupt("the search was interrupted")
+    failed = trials.ended["FAIL"]
+    if failed:
+        stopped = trials.asked < trials.planned and trials.stopping()
+        stopped = ", more than hydra.sweeper.max_failure_rate allows: the search stopped" if stopped else ""
+        _say(f"{failed} of {trials.asked} trials failed{stopped}", file=sys.stderr)
+        sys.exit(1)
