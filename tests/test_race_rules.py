@@ -79,11 +79,13 @@ def planned(*overrides: str):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         loader = GlobalHydra.instance().config_loader()
         cfg = loader.load_configuration("config", ["hydra/sweeper=race", *overrides], run_mode=RunMode.MULTIRUN)
-        return plan.planned(cfg).cells
+        return plan.planned(cfg)
 
 
 def test_round_zero_is_every_cell_at_min_seeds(fashion_small):
-    cells = planned("reg=none,l1", "act=relu,tanh", "data=fashion_mnist", f"data.path={fashion_small}")
+    found = planned("reg=none,l1", "act=relu,tanh", "data=fashion_mnist", f"data.path={fashion_small}")
+    cells = found.cells  # checked, named and resumed as a grid's jobs; more rounds follow (no total for the display)
+    assert found.more and found.n_jobs == 12 and "train.seed" in found.swept
     assert len(cells) == 4 * 3 and len({c["config_hash"] for c in cells}) == 12
     assert cells[0]["cell"] == "reg=none act=relu" and cells[0]["run"] == "reg=none act=relu train.seed=0"
     assert cells[2]["run"].endswith("train.seed=2") and len({c["cell_hash"] for c in cells}) == 4

@@ -8,9 +8,9 @@ import pandas as pd
 from sweep.search.race_jobs import Jobs
 from sweep.search.race_loop import Race
 from sweep.search.race_rules import Rules
-from sweep.tracking import records
+from sweep.tracking import records, store
 
-ROUNDS, JOBS, PLAN = "race/rounds.csv", "race/jobs.csv", "sweep/planned_cells.json"
+ROUNDS, JOBS, PLAN = "race/rounds.csv", "race/jobs.csv", store.PLANNED_CELLS
 ROUND_COLUMNS = ["round", "cell", "n", "mean", "std", "p_holm", "state"]
 TEST_SET_NOTE = (
     "cells were selected on test_accuracy: the test set was used for selection, so the winner's test accuracy "

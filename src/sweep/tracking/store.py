@@ -24,6 +24,7 @@ ENV_PARENT = "SWEEP_PARENT_RUN_ID"
 ENV_EXPERIMENT = "SWEEP_EXPERIMENT_ID"
 ENV_N_JOBS = "SWEEP_N_JOBS"
 ENV_WORKERS = "SWEEP_PARALLEL_JOBS"  # how many jobs share this machine's cores (sweep.job pins threads by it)
+PLANNED_CELLS = "sweep/planned_cells.json"  # on the parent: the jobs its sweeper planned (a race: used)
 ENV_JOB_TAGS = "SWEEP_JOB_TAGS"  # JSON {tag: value} that a sweeper adds to one job's run (e.g. race.round)
 
 TAG_SWEEP = "sweep_id"
