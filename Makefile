@@ -25,6 +25,9 @@ bench:  ## benchmark the study's loop against sweep (ARGS='--limit 10000' quick,
 bench-search:  ## benchmark random vs TPE vs TPE+asha search (ARGS='--limit 10000' for minutes, not hours)
 	$(PY) benchmarks/search.py $(ARGS)
 
+bench-race:  ## the race's error rate on 2000 simulated races (ARGS='--study': the real 32-cell study, hours)
+	$(PY) benchmarks/race.py $(or $(ARGS),--simulate 2000)
+
 load:  ## 16 writers logging 12-epoch jobs into a fresh SQLite store, then the team server (ARGS='--writers 32')
 	$(PY) benchmarks/load.py $(ARGS)
 
@@ -34,4 +37,4 @@ outage:  ## real sweeps through a server SIGKILL, a PostgreSQL restart, an outag
 lint:  ## ruff (lint + format check) and yamllint
 	ruff check src tests benchmarks && ruff format --check src tests benchmarks && yamllint -s conf docker-compose.yml
 
-.PHONY: help install sweep compare ui test lint bench bench-search load outage
+.PHONY: help install sweep compare ui test lint bench bench-search bench-race load outage

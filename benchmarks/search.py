@@ -42,6 +42,8 @@ def search(where: Path, method: str, seed: int, args: argparse.Namespace) -> flo
     """Run one search in `where`; return its wall time."""
     where.mkdir(parents=True)
     overrides = [*SPACE, *METHODS[method], f"hydra.sweeper.seed={seed}", f"hydra.sweeper.n_trials={args.trials}"]
+    if method != "random" and args.startup is not None:  # TPE's random start (Optuna's default: 10 trials)
+        overrides += [f"+hydra.sweeper.sampler_options.n_startup_trials={args.startup}"]
     if method == "TPE+asha":
         overrides += [f"+hydra.sweeper.pruner_options.min_resource={args.asha_min_resource}"]
         overrides += [f"+hydra.sweeper.pruner_options.reduction_factor={args.asha_reduction}"]
@@ -112,6 +114,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=30, help="trials per search (default: %(default)s)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--n-jobs", type=int, default=2, help="workers (trials at once)")
+    parser.add_argument("--startup", type=int, help="TPE's random trials before it models (default: Optuna's 10)")
     parser.add_argument("--asha-min-resource", type=int, default=3, help="epochs before ASHA's first rung")
     parser.add_argument("--asha-reduction", type=int, default=2, help="ASHA keeps 1 in this many at each rung")
     args = parser.parse_args()
@@ -119,6 +122,7 @@ def main() -> None:
     data = f"data.limit={args.limit}" if args.limit else "full data"
     shape = f"{args.trials} trials x {args.epochs} epochs, {args.seeds} seeds"
     asha = f"asha min_resource={args.asha_min_resource} reduction_factor={args.asha_reduction}"
+    asha += f", TPE n_startup_trials={args.startup if args.startup is not None else 10}"
     print(f"search benchmark: {shape}, {data}, {args.n_jobs} workers, {asha}")
     results = {m: [] for m in METHODS}
     for seed in range(args.seeds):

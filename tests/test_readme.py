@@ -40,6 +40,8 @@ def test_the_first_command_is_the_small_offline_sweep_and_ends_in_the_table():
 
 def test_every_sweep_command_passes_our_checks():
     found = {(module, tuple(args)) for page in PAGES for module, args in commands(page)}
+    (Path("my_conf") / "act").mkdir(parents=True)  # the README's own option file: my_conf/act/elu.yaml
+    (Path("my_conf") / "act" / "elu.yaml").write_text("name: elu\n")
     assert len(found) >= 5 and {module for module, _ in found} == {"sweep.train", "sweep.compare"}
     for module, args in sorted(found):
         if module == "sweep.train":

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from sweep.analysis import design, outputs, query, search_report, search_view, tables
+from sweep.analysis import design, outputs, query, race_view, render, search_report, search_view, tables
 from sweep.analysis.locate import NothingToCompare, locate
 from sweep.tracking import access, liveness, retries, secrets, store
 
@@ -78,10 +78,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_NO_DATA
     found = dataclasses.replace(found, **design.view(found.factors, args.rows, args.cols))
-    print(tables.render(runs, found, sweep_id))
-    files = outputs.write_tables(runs, found, sweep_id, args.out)
+    race = race_view.blocks(parent) if race_view.is_race(parent) else []
+    print(tables.render(runs, found, sweep_id) + (f"\n\n{render.body(race)}" if race else ""))
+    files = outputs.write_tables(runs, found, sweep_id, args.out) + ([race_view.write(race, args.out)] if race else [])
     if args.report:
-        files += outputs.write_full_report(runs, found, sweep_id, args.out)
+        files += outputs.write_full_report(runs, found, sweep_id, args.out, lead=race)
     if parent is not None and writable:
         store.log_report(uri, parent.info.run_id, files)
     print(f"\nwrote {', '.join(str(f) for f in files)}")

@@ -25,8 +25,11 @@ def write_tables(runs: pd.DataFrame, design: Design, sweep_id: str, out: Path) -
     return [md, csv]
 
 
-def write_full_report(runs: pd.DataFrame, design: Design, sweep_id: str, out: Path) -> List[Path]:
-    """The --report files: self-contained HTML, Markdown, CSVs and figures, with learning curves over seeds."""
+def write_full_report(runs: pd.DataFrame, design: Design, sweep_id: str, out: Path, lead=()) -> List[Path]:
+    """The --report files: self-contained HTML, Markdown, CSVs and figures, with learning curves over seeds.
+
+    `lead`: report blocks that open it (a race's rounds, sweep.analysis.race_view).
+    """
     done = tables.finished(runs)
     histories = query.histories(done, ["accuracy", "val_accuracy"], design.keys)
-    return report.write(done, histories, out, f"Sweep {sweep_id}", design, levels=runs)
+    return report.write(done, histories, out, f"Sweep {sweep_id}", design, levels=runs, lead=lead)

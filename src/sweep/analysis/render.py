@@ -14,7 +14,12 @@ STYLE = (
 
 def markdown(title: str, content: List[Block]) -> str:
     """The blocks as Markdown; images refer to PNG files written beside it."""
-    parts = [f"# {title}"]
+    return f"# {title}\n\n" + body(content)
+
+
+def body(content: List[Block]) -> str:
+    """The blocks as Markdown without a title (a section of a longer text)."""
+    parts = []
     for kind, value in content:
         if kind == "table":
             parts.append(value.to_markdown(index=False, disable_numparse=True))

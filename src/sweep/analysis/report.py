@@ -2,7 +2,7 @@
 
 import io
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import pandas as pd
 
@@ -82,16 +82,23 @@ def cells_table(ranked: pd.DataFrame, runs: pd.DataFrame, design: Design) -> pd.
 
 
 def write(
-    runs: pd.DataFrame, histories: Optional[pd.DataFrame], out_dir: Path, title: str, design: Design, levels=None
+    runs: pd.DataFrame,
+    histories: Optional[pd.DataFrame],
+    out_dir: Path,
+    title: str,
+    design: Design,
+    levels=None,
+    lead: Sequence[Block] = (),
 ) -> List[Path]:
     """Write report.html, report.md, its PNGs and cells.csv (one row per cell), the effects and ANOVA CSVs.
 
-    `runs` are the finished runs; `levels` all of them (default: `runs`), so cells without a finished run show.
+    `runs` are the finished runs; `levels` all of them (default: `runs`), so cells without a finished run show;
+    `lead` blocks open the report (a race's rounds).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results = analyse(runs, design)
-    content = blocks(results, histories, design, runs if levels is None else levels)
+    content = [*lead, *blocks(results, histories, design, runs if levels is None else levels)]
     files = [out / "report.html", out / "report.md", out / "cells.csv", out / "report_effects.csv"]
     files[0].write_text(render.to_html(title, content), encoding="utf-8")
     files[1].write_text(render.markdown(title, content), encoding="utf-8")

@@ -5,7 +5,7 @@ takes the runs (one row each, a column per factor) and the factors' names.
 """
 
 import warnings
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Hashable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ from sweep.analysis.levels import order
 SUMMARY = ["n", "mean", "std", "ci_low", "ci_high", "train_mean", "gap_mean", "best_epoch_mean"]
 ALPHA = 0.05
 NO_CLAIM = "no claim (n = 1)"
+IDENTICAL = "indistinguishable (identical runs)"
 ONE = "_cell"  # the single cell of a sweep without factors
 
 
@@ -85,6 +86,32 @@ def samples(runs: pd.DataFrame, factors: Sequence[str]) -> Dict[tuple, np.ndarra
     }
 
 
+def _one_sided(test: Tuple[float, float, float, float]) -> float:
+    """Welch's p that a is worse than b (mean(a) < mean(b)) from the two-sided test."""
+    diff, p = test[0], test[1]
+    return p / 2 if diff < 0 else 1 - p / 2
+
+
+def versus_best(
+    by_cell: Mapping[Hashable, np.ndarray], best: Hashable, alpha: float = ALPHA, one_sided: bool = False
+) -> Dict[Hashable, Tuple[float, float, str]]:
+    """Welch's test of every other cell's sample against the best's, Holm-corrected across them.
+
+    Returns key -> (p, p_holm, verdict), verdict: worse | indistinguishable | indistinguishable (identical runs) |
+    no claim (n = 1). one_sided tests only whether each is worse than the best (hydra/sweeper=race).
+    """
+    tests = {k: welch(x, by_cell[best]) for k, x in by_cell.items() if k != best}
+    out = {k: (np.nan, np.nan, NO_CLAIM) for k, t in tests.items() if t is None}
+    # identical constant samples have no t statistic (p is NaN): they are indistinguishable, not tested
+    out.update({k: (np.nan, np.nan, IDENTICAL) for k, t in tests.items() if t is not None and np.isnan(t[1])})
+    family = {k: (_one_sided(t) if one_sided else t[1]) for k, t in tests.items() if k not in out}
+    if family:
+        reject, p_holm, _, _ = multipletests(list(family.values()), alpha=alpha, method="holm")
+        verdicts = np.where(reject, "worse", "indistinguishable")
+        out.update({k: (p, float(h), str(v)) for (k, p), h, v in zip(family.items(), p_holm, verdicts, strict=True)})
+    return out
+
+
 def ranked(runs: pd.DataFrame, factors: Sequence[str], alpha: float = ALPHA) -> pd.DataFrame:
     """Cells by mean test accuracy, each Welch-tested against the best with Holm correction; `vs_best` says how."""
     # vs_best: best | indistinguishable | indistinguishable (identical runs) | worse | no claim (n = 1)
@@ -95,17 +122,9 @@ def ranked(runs: pd.DataFrame, factors: Sequence[str], alpha: float = ALPHA) -> 
     if cells.empty or cells.loc[0, "n"] < 2:
         return cells.assign(vs_best=["best", *[NO_CLAIM] * (len(cells) - 1)][: len(cells)])
     own = samples(runs, factors)
-    key = (lambda i: tuple(cells.loc[i, factors])) if factors else (lambda i: ("",))
-    tests = {i: welch(own[key(i)], own[key(0)]) for i in cells.index[1:]}
-    tested = {i: t for i, t in tests.items() if t is not None}
-    # identical constant samples have no t statistic (p is NaN): they are indistinguishable, not tested
-    identical = [i for i, t in tested.items() if np.isnan(t[1])]
-    family = [i for i in tested if i not in identical]
+    keys = [tuple(cells.loc[i, factors]) if factors else ("",) for i in cells.index]
+    tested = versus_best({k: own[k] for k in keys}, keys[0], alpha)
     cells.loc[0, "vs_best"] = "best"
-    cells.loc[identical, "vs_best"] = "indistinguishable (identical runs)"
-    if family:
-        reject, p_holm, _, _ = multipletests([tested[i][1] for i in family], alpha=alpha, method="holm")
-        cells.loc[family, "p_value"] = [tested[i][1] for i in family]
-        cells.loc[family, "p_holm"] = p_holm
-        cells.loc[family, "vs_best"] = np.where(reject, "worse", "indistinguishable")
+    for i, key in enumerate(keys[1:], start=1):
+        cells.loc[i, ["p_value", "p_holm", "vs_best"]] = tested[key]
     return cells

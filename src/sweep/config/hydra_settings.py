@@ -9,6 +9,8 @@ import re
 from typing import Any, List, Optional
 
 from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf import OmegaConf
 
@@ -48,6 +50,9 @@ def check(argv: List[str], conf_dir: str, config_name: str = "config") -> Option
             return f"cannot parse the overrides: {str(exc).splitlines()[0]}"
         except ConfigCompositionException as exc:
             return _composition(exc, known)
+        except Exception as exc:  # noqa: BLE001 - OmegaConf's own failure to apply one (under a null node, say)
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
+            return f"hydra: cannot apply {' '.join(chosen)} ({first})"
 
 
 def _composition(exc: Exception, known: Any) -> str:
@@ -84,3 +89,17 @@ def settings(hydra: Any) -> Optional[str]:
         if size is not None and not (isinstance(size, int) and size >= 1):
             return f"hydra.sweeper.max_batch_size must be null or an integer >= 1, got {size!r}"
     return None
+
+
+def no_job(config: Any) -> str:
+    """The line for a grid without a job: the sweep expression that gives no value."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    loader = GlobalHydra.instance().config_loader()
+    for override in OverridesParser.create(config_loader=loader).parse_overrides(list(config.hydra.overrides.task)):
+        if override.is_sweep_override() and not any(BasicSweeper.split_arguments([override], None)):
+            key, given = override.get_key_element(), override.input_line.partition("=")[2]
+            options = loader.get_group_options(key) if "." not in key else []  # a config group's options
+            allowed = f"; options there: {', '.join(options)}" if options else ""
+            return f"{key}: {given} gives no value, so the sweep has no job{allowed}"
+    return "hydra.sweeper.params: the sweep has no job"

@@ -79,6 +79,11 @@ def quoted(value) -> str:
     return f"'{text}'"
 
 
+def env_overrides(env: dict) -> List[str]:
+    """`hydra.job.env_set` overrides that set `env` around every job, in whichever process runs it."""
+    return [f"++hydra.job.env_set.{key}={quoted(value)}" for key, value in env.items()]
+
+
 def _trials(overrides: List[str]) -> List[List[str]]:
     """One override list per value of each swept key (others at their first value): linear, not the product."""
     parsed = OverridesParser.create().parse_overrides(overrides)
@@ -95,24 +100,6 @@ def keys(overrides: List[str]) -> List[str]:
     return [o.partition("=")[0].lstrip("+~") for o in overrides]
 
 
-def sweeper_overrides(argv: List[str]) -> List[str]:
-    """The command line's hydra/sweeper choice and hydra.sweeper.* keys, checked like the app's own keys."""
-    return [arg for arg in argv if re.match(r"^[+~]*hydra[./]sweeper\b", arg)]
-
-
-def _check_sweeper(config_name: str, sweeper: List[str], path: List[str]) -> None:
-    """Raise ConfigError with one line for a hydra.sweeper.* value its sweeper's schema refuses (n_trials=abc)."""
-    chosen = [arg for arg in sweeper if arg.startswith("hydra/sweeper=")]
-    defaults = compose(config_name=config_name, overrides=chosen + path, return_hydra_config=True)
-    try:
-        compose(config_name=config_name, overrides=sweeper + path, return_hydra_config=True)
-    except ConfigCompositionException as exc:
-        raise ConfigError(options.one_line(exc, defaults)) from None
-    except Exception as exc:  # noqa: BLE001 - OmegaConf's own failure to apply an override (e.g. under a null node)
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise ConfigError(f"hydra.sweeper: cannot apply {' '.join(sweeper)} ({first})") from None
-
-
 def _first_problem(config_name: str, overrides: List[str], path: List[str]) -> Optional[str]:
     for trial in _trials(overrides):
         cfg = compose(config_name=config_name, overrides=trial + path, return_hydra_config=True)
@@ -125,19 +112,17 @@ def _first_problem(config_name: str, overrides: List[str], path: List[str]) -> O
 
 def check(argv: List[str], conf_dir: str, config_name: str = "config") -> Optional[str]:
     """Compose the config once per override value; return one error line for the first failure, else None."""
-    overrides, extra, sweeper = user_overrides(argv), searchpath(argv), sweeper_overrides(argv)
+    overrides, extra = user_overrides(argv), searchpath(argv)
     config_dir = flag(argv, "--config-dir", "-cd")
     if config_dir is not None and not os.path.isdir(config_dir):
         return f"--config-dir: {os.path.abspath(config_dir)} is not a directory"
-    if not overrides and not extra and not sweeper:
+    if not overrides and not extra:
         return None
     path = [f"hydra.searchpath=[{','.join(quoted(p) for p in extra)}]"] if extra else []
     with initialize_config_dir(config_dir=conf_dir, version_base="1.3"):
         name, defaults = flag(argv, "--config-name", "-cn") or config_name, None
         try:
             defaults = compose(config_name=name, overrides=path)
-            if sweeper:
-                _check_sweeper(name, sweeper, path)
             return _first_problem(name, overrides, path)
         except OverrideParseException as exc:
             return f"cannot parse the overrides: {str(exc).splitlines()[0]}"

@@ -1,8 +1,9 @@
 """Expand a multirun's overrides into its jobs, and check every job's config before anything is tracked.
 
-The basic sweeper's jobs are known ahead: each is a cell. A sweeper that decides as it goes (hydra/sweeper=search)
-offers a static `plan(config) -> SweeperPlan` on its class: it checks its own options and names configs that reach
-every bound of its space, which are composed and checked here, before the parent run or any study exists.
+The basic sweeper's jobs are known ahead: each is a cell. Our other sweepers offer a static
+`plan(config) -> SweeperPlan` on their class: it checks their own options and names configs to compose and check
+here, before the parent run or any study exists: a search the configs that reach every bound of its space, a race
+its round 0 (the jobs it launches first, which are then checked, named and resumed as a grid's are).
 """
 
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from hydra.errors import HydraException
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
-from sweep.config import cells, checks, limits, options, overrides, schema
+from sweep.config import cells, checks, hydra_settings, limits, options, overrides, schema
 
 ENV_SWEPT_KEYS = cells.ENV_SWEPT_KEYS
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
@@ -23,8 +24,11 @@ BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 def expand(config: DictConfig) -> Optional[List[List[str]]]:
     """The override list of every job the basic sweeper will launch (None for other sweepers)."""
-    if config.hydra.sweeper.get("_target_") != BASIC_SWEEPER:
-        return None
+    return grid(config) if config.hydra.sweeper.get("_target_") == BASIC_SWEEPER else None
+
+
+def grid(config: DictConfig) -> List[List[str]]:
+    """Every job of the command line's product (and hydra.sweeper.params), as the basic sweeper expands them."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 
     loader = GlobalHydra.instance().config_loader()
@@ -32,20 +36,6 @@ def expand(config: DictConfig) -> Optional[List[List[str]]]:
     arguments = [f"{k}={v}" for k, v in params.items()] + list(config.hydra.overrides.task)
     parsed = OverridesParser.create(config_loader=loader).parse_overrides(arguments)
     return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
-
-
-def _empty(config: DictConfig) -> str:
-    """The line for a grid without a job: the sweep expression that gives no value."""
-    loader = GlobalHydra.instance().config_loader()
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-
-    for override in OverridesParser.create(config_loader=loader).parse_overrides(list(config.hydra.overrides.task)):
-        if override.is_sweep_override() and not any(BasicSweeper.split_arguments([override], None)):
-            key, given = override.get_key_element(), override.input_line.partition("=")[2]
-            options = loader.get_group_options(key) if "." not in key else []  # a config group's options
-            allowed = f"; options there: {', '.join(options)}" if options else ""
-            return f"{key}: {given} gives no value, so the sweep has no job{allowed}"
-    return "hydra.sweeper.params: the sweep has no job"
 
 
 def swept_keys(jobs: List[List[str]]) -> List[str]:
@@ -105,8 +95,9 @@ class SweeperPlan:
 
     examples: List[List[str]]  # override lists that reach every bound of its space: each is composed and checked
     n_jobs: int  # jobs this invocation launches at most
-    workers: int  # jobs at once
+    workers: Optional[int]  # jobs at once (None: as many as the launcher runs)
     env: Dict[str, str] = field(default_factory=dict)  # handed to every job through the environment
+    first_jobs: bool = False  # the examples are the jobs it launches first (a race's round 0), more may follow
 
 
 @dataclass
@@ -119,6 +110,7 @@ class Planned:
     workers: Optional[int] = None  # None: as many as the launcher runs
     env: Dict[str, str] = field(default_factory=dict)
     data: Optional[dict] = None  # a job's data keys, for the warm-up
+    more: bool = False  # the sweeper may launch more jobs than `cells` (a race's later rounds)
 
 
 def sweeper_plan(config: DictConfig) -> Optional[SweeperPlan]:
@@ -131,14 +123,17 @@ def sweeper_plan(config: DictConfig) -> Optional[SweeperPlan]:
 
 
 def planned(config: DictConfig) -> Planned:
-    """Expand and check the multirun's jobs (or a sweeper's bounds) before anything is tracked."""
-    jobs = expand(config)
+    """Expand and check the multirun's jobs (or a sweeper's bounds, or its first jobs) before anything is tracked."""
+    own = sweeper_plan(config)  # None for the basic sweeper
+    jobs = own.examples if own and own.first_jobs else expand(config)
     if jobs == []:
-        raise schema.ConfigError(_empty(config))
+        raise schema.ConfigError(hydra_settings.no_job(config))
     if jobs is not None:
         checked = check(config, jobs)
-        return Planned(checked, swept(config, jobs), len(checked), data=checked[0]["data"] if checked else None)
-    own = sweeper_plan(config)
+        data_keys = checked[0]["data"] if checked else None
+        if own is None:
+            return Planned(checked, swept(config, jobs), len(checked), data=data_keys)
+        return Planned(checked, swept(config, jobs), len(checked), own.workers, own.env, data_keys, more=True)
     if own is None:
         return Planned(swept=swept(config, None))
     examples = check(config, own.examples)

@@ -60,6 +60,7 @@ class SweepCallback(Callback):
         self.parent: Optional[str] = None
         self.earlier: List[Any] = []  # the FINISHED runs of the cells this sweep skips
         self.planned = self.expected = 0
+        self.more = False  # the sweeper plans more jobs as it goes (a race)
         self.display: Optional[display.Display] = None
 
     def __getstate__(self) -> dict:
@@ -88,7 +89,7 @@ class SweepCallback(Callback):
     def _prepare(self, config: DictConfig, sweep: plan.Planned, experiment_id: str) -> None:
         for name in liveness.reap(self.uri, experiment_id):
             print(f"[sweep] marked KILLED: {name} (left RUNNING by a process that died)", flush=True)
-        planned, swept = sweep.cells, sweep.swept
+        planned, swept, self.more = sweep.cells, sweep.swept, sweep.more
         done = store.finished_runs(self.uri, experiment_id) if planned else {}
         self.earlier = [done[c["config_hash"]] for c in planned if c["config_hash"] in done and not c["retrain"]]
         self.planned, self.expected = len(planned), len(planned) - len(self.earlier)  # jobs that must finish
@@ -97,11 +98,11 @@ class SweepCallback(Callback):
         design = {"swept": swept, "factors": factors, "baseline": cells.baseline(config, factors)}
         self.parent = parent.start(self.uri, experiment_id, sweep_id, planned, design)
         if display.wanted():  # stdout is a terminal: one live display here, the jobs stay quiet
-            self.display = display.Display(self.uri, self.parent, self.expected if planned else None)
+            self.display = display.Display(self.uri, self.parent, self.expected if planned and not sweep.more else None)
         ids = {"sweep": sweep_id, "parent": self.parent, "experiment": experiment_id}
         export(config, sweep, ids, console.owner() if self.display else "")
-        where, n = secrets.display_uri(self.uri), f"{len(planned)}" if planned else f"up to {sweep.n_jobs or '?'}"
-        print(f"[sweep] sweep {sweep_id}: {n} jobs, parent run {self.parent}, store {where}")
+        n = f"up to {sweep.n_jobs or '?'} jobs" if not planned else f"{len(planned)} jobs" + " first" * sweep.more
+        print(f"[sweep] sweep {sweep_id}: {n}, parent run {self.parent}, store {secrets.display_uri(self.uri)}")
         if self.earlier:
             print(
                 f"[sweep] {len(self.earlier)} of {len(planned)} cells already finished: skipped "
@@ -134,6 +135,9 @@ class SweepCallback(Callback):
         self._stop_display()
         if not ending:
             return
+        if self.more:  # what a race reused beyond round 0 counts as skipped, and for best_cell
+            self.earlier, self.planned = outcome.reused(self.uri, run_id, jobs)
+            self.expected = self.planned - len(self.earlier)
         lines = outcome.record(self.uri, run_id, jobs, self.earlier, self.planned)
         status = parent.end(self.uri, run_id, jobs, interrupted, self.expected)
         for line in lines:

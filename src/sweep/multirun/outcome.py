@@ -1,6 +1,10 @@
 """How a sweep came out, recorded where the MLflow runs page shows it: the parent's metrics, `best_cell`, a summary."""
 
+import json
+import os
+import tempfile
 import time
+from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from mlflow import MlflowClient
@@ -51,6 +55,18 @@ def reason(run) -> str:
 def _entry(run) -> dict:
     metrics = {k: run.data.metrics[k] for k in ("val_accuracy", "test_accuracy") if k in run.data.metrics}
     return {"cell": _cell(run), "run_id": run.info.run_id, "status": run.info.status, **metrics}
+
+
+def reused(uri: str, run_id: str, jobs: list) -> Tuple[list, int]:
+    """A sweeper that plans as it goes (a race) lists every job it used in the parent's planned cells by its end:
+    the FINISHED runs among them that ran before this sweep (latest per configuration), and how many it used."""
+    client = MlflowClient(uri)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a bar for one small file, at the end
+    with tempfile.TemporaryDirectory() as where:
+        cells = json.loads(Path(client.download_artifacts(run_id, store.PLANNED_CELLS, where)).read_text())["cells"]
+    done, ours = store.finished_runs(uri, client.get_run(run_id).info.experiment_id), {j.info.run_id for j in jobs}
+    earlier = [done[c["config_hash"]] for c in cells if c["config_hash"] in done]
+    return [r for r in earlier if r.info.run_id not in ours], len(cells)
 
 
 def record(uri: str, run_id: str, jobs: list, earlier: list, planned: int) -> List[str]:

@@ -26,7 +26,7 @@ def start(uri: str, experiment_id: str, sweep_id: str, planned: List[dict], desi
     liveness.drop_copies(uri, run)
     client.log_dict(run.info.run_id, design, "sweep/design.json")
     if planned:
-        client.log_dict(run.info.run_id, {"cells": planned}, "sweep/planned_cells.json")
+        client.log_dict(run.info.run_id, {"cells": planned}, store.PLANNED_CELLS)
     return run.info.run_id
 
 

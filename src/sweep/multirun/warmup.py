@@ -9,11 +9,11 @@ since those workers were spawned before the context existed.
 """
 
 import threading
-from typing import List, Optional
+from typing import Optional
 
 from omegaconf import DictConfig, OmegaConf
 
-from sweep.config.overrides import quoted
+from sweep.config.overrides import env_overrides  # noqa: F401  (the callback hands jobs the context with it)
 
 JOBLIB_LAUNCHER = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 FUSED_LAUNCHER = "hydra_plugins.sweep_launchers.fused_launcher.FusedLauncher"  # joblib's, with one key of its own
@@ -89,8 +89,3 @@ def stop() -> None:
 
     get_reusable_executor(reuse=True).shutdown(wait=False, kill_workers=True)
     _started.clear()
-
-
-def env_overrides(env: dict) -> List[str]:
-    """`hydra.job.env_set` overrides that set `env` around every job, in whichever process runs it."""
-    return [f"++hydra.job.env_set.{key}={quoted(value)}" for key, value in env.items()]

@@ -8,6 +8,7 @@ import optuna
 from hydra.core.utils import JobReturn
 from optuna.trial import TrialState
 
+from sweep.config.overrides import env_overrides
 from sweep.process import errors, signals
 from sweep.search.inflight import Job
 from sweep.search.plan import SearchPlan
@@ -69,7 +70,7 @@ class Trials:
         ):
             trial.set_user_attr(key, value)
         print(f"[search] trial {trial.number} started: {name}", flush=True)
-        overrides = self.plan.space.overrides(trial.params) + [f"++hydra.job.env_set.{study.ENV_TRIAL}={trial.number}"]
+        overrides = self.plan.space.overrides(trial.params) + env_overrides({study.ENV_TRIAL: trial.number})
         return Job(overrides, trial.number, trial)
 
     def started(self, job: Job) -> bool:

@@ -3,6 +3,7 @@
 Kept free of TensorFlow so that `sweep.compare` and the multirun parent start fast.
 """
 
+import json
 import os
 import sqlite3
 import uuid
@@ -23,6 +24,8 @@ ENV_PARENT = "SWEEP_PARENT_RUN_ID"
 ENV_EXPERIMENT = "SWEEP_EXPERIMENT_ID"
 ENV_N_JOBS = "SWEEP_N_JOBS"
 ENV_WORKERS = "SWEEP_PARALLEL_JOBS"  # how many jobs share this machine's cores (sweep.job pins threads by it)
+PLANNED_CELLS = "sweep/planned_cells.json"  # on the parent: the jobs its sweeper planned (a race: used)
+ENV_JOB_TAGS = "SWEEP_JOB_TAGS"  # JSON {tag: value} that a sweeper adds to one job's run (e.g. race.round)
 
 TAG_SWEEP = "sweep_id"
 TAG_ROLE = "sweep_role"  # "parent" or "job"
@@ -88,6 +91,11 @@ def prepare_experiment(uri: str, name: str) -> str:
             raise
         access.check_can_write(uri, found.experiment_id, name)
         return found.experiment_id
+
+
+def sweeper_tags() -> Dict[str, str]:
+    """The tags a sweeper set around this job (ENV_JOB_TAGS), for its run."""
+    return json.loads(os.environ.get(ENV_JOB_TAGS) or "{}")
 
 
 def finished_runs(uri: str, experiment_id: str, digest: Optional[str] = None) -> Dict[str, Run]:

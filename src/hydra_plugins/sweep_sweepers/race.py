@@ -1,0 +1,66 @@
+"""`hydra/sweeper=race`: race the command line's grid over seeds, dropping the cells that are proven worse.
+
+    python -m sweep.train -m hydra/sweeper=race 'reg=glob(*)' 'act=glob(*)' hydra.sweeper.min_seeds=2
+
+See docs/race.md. Kept light: Hydra imports every plugin module at start-up, for any command.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig
+
+
+@dataclass
+class RaceSweeperConf:
+    """hydra.sweeper.* of the race (checked by sweep.search.race_rules before anything is created)."""
+
+    _target_: str = "hydra_plugins.sweep_sweepers.race.RaceSweeper"
+    min_seeds: int = 3  # round 0: every cell at seeds 0..min_seeds-1
+    max_seeds: int = 10  # no cell gets more seeds
+    step: int = 1  # seeds added to each survivor per round
+    alpha: float = 0.05  # the race's level, split over its possible rounds
+    epsilon: float = 0.002  # stop when every survivor is within this of the best (TOST); 0: never
+    metric: str = "val_accuracy"  # the last epoch's; test_accuracy uses the test set for selection
+    max_jobs: Optional[int] = None  # stop before a round that would pass this many jobs
+    # more swept keys, as for the basic sweeper (a dict, not null, so that hydra.sweeper.params.KEY=... merges in)
+    params: Dict[str, str] = field(default_factory=dict)
+    swept_keys: List[str] = field(default_factory=lambda: ["train.seed"])  # what the race sweeps itself
+
+
+ConfigStore.instance().store(group="hydra/sweeper", name="race", node=RaceSweeperConf, provider="sweep")
+
+
+class RaceSweeper(Sweeper):
+    """Runs round after round of jobs through the configured launcher; the race's rules decide each next round."""
+
+    def __init__(self, **settings: Any) -> None:
+        self.settings = settings  # the same values as config.hydra.sweeper, which sweep() reads
+        self.config: Optional[DictConfig] = None
+        self.hydra_context: Optional[HydraContext] = None
+        self.launcher = None
+
+    @staticmethod
+    def plan(config: DictConfig) -> Any:
+        """Round 0's jobs, for sweep's multirun callback to check before it creates the parent run."""
+        from sweep.config.plan import SweeperPlan
+        from sweep.search import race_plan
+
+        first = race_plan.round_zero(config)
+        return SweeperPlan(first, len(first), None, first_jobs=True)
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        from hydra.core.plugins import Plugins
+
+        self.config, self.hydra_context = config, hydra_context
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
+
+    def sweep(self, arguments: List[str]) -> Any:
+        from sweep.search import race_sweep
+
+        return race_sweep.run(self.config, self.hydra_context.config_loader, self.launcher)
