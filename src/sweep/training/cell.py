@@ -47,6 +47,9 @@ class Cell:
     name: str
     run_name: str
     trial: Optional[Any] = None  # a search trial's open Optuna trial (it trains alone, never fused)
+    # the tags its sweeper set in the job's environment (race.round), read while that environment is the job's:
+    # a fused group trains later, in its first job's environment
+    sweeper_tags: Dict[str, str] = field(default_factory=store.sweeper_tags)
 
     def tags(self, threads: int) -> Dict[str, str]:
         """The tags of the cell's run."""
@@ -57,6 +60,7 @@ class Cell:
             store.TAG_HASH: cells.config_hash(self.cfg),
             "sweep.intra_op_threads": str(threads),
             **trial_tags(self.ctx.trial, self.trial),
+            **self.sweeper_tags,
         }
 
     def announce(self) -> None:
