@@ -6,7 +6,7 @@ import pytest
 
 from sweep import data
 from sweep.config import cost
-from sweep.multirun import groups
+from sweep.launch import groups
 from sweep.training import loop, model, programs
 from tests.conftest import STUDY_SHAPE, compose_cfg
 

@@ -7,7 +7,7 @@ from hydra.utils import instantiate
 from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
 from omegaconf import OmegaConf
 
-from sweep.multirun import warmup
+from sweep.launch import warmup
 from tests.conftest import CONF
 
 

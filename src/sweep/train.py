@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 
 from sweep import data
 from sweep.config import CONF_DIR, cells, checks, hydra_settings, limits, overrides, schema
-from sweep.multirun.callback import fail
+from sweep.launch.callback import fail
 from sweep.process import console, errors, quiet, signals
 from sweep.tracking import retries, store
 

@@ -1,8 +1,8 @@
 """Hydra's joblib launcher, handing its workers groups of jobs: cells fused, the costliest first (`fuse: N`).
 
 `hydra/launcher=parallel` (sweep's default) uses it. Each job stays a Hydra job with its own folder, config and
-JobReturn, in the order the sweeper gave them; only how they are dealt to the workers changes (sweep.multirun.groups
-decides, sweep.multirun.fused_jobs runs a group). `hydra.launcher.fuse=1` trains every cell alone.
+JobReturn, in the order the sweeper gave them; only how they are dealt to the workers changes (sweep.launch.groups
+decides, sweep.launch.fused_jobs runs a group). `hydra.launcher.fuse=1` trains every cell alone.
 """
 
 import logging
@@ -18,7 +18,7 @@ from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
 from joblib import Parallel, delayed
 
-from sweep.multirun import fused_jobs, groups
+from sweep.launch import fused_jobs, groups
 
 log = logging.getLogger(__name__)
 

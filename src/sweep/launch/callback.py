@@ -10,7 +10,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, read_write
 
 from sweep.config import cells, plan, schema
-from sweep.multirun import display, outcome, parent, warmup
+from sweep.launch import display, outcome, parent, warmup
 from sweep.process import console, signals
 from sweep.tracking import liveness, retries, secrets, store
 

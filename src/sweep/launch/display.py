@@ -17,7 +17,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from sweep.multirun import watch
+from sweep.launch import watch
 
 POLL_S = 1.0  # per-epoch metrics reach the store in batches each second
 LAUNCHER_LOGGERS = (  # their `#k : overrides` line per job is what the display shows instead

@@ -5,7 +5,7 @@ from typing import Dict, List, Optional
 
 from mlflow import MlflowClient
 
-from sweep.multirun import outcome, parent
+from sweep.launch import outcome, parent
 
 
 @dataclass(frozen=True)
