@@ -4,6 +4,8 @@
     python benchmarks/bench.py --limit 10000        # a quick look on the first 10,000 training images
     python benchmarks/bench.py --sweep sample       # + 8 cells x 12 epochs both ways, projected to 32 cells
     python benchmarks/bench.py --sweep full         # + all 32 cells x 12 epochs both ways (about 30 minutes)
+    python benchmarks/bench.py --sweep full --seeds 1 5 --fuse 4 1  # + 160 jobs (study: projected), fuse=1
+    python benchmarks/bench.py --levers --skip job compare --limit 10000   # issue 18's levers, each on its own
 
 Prints figures; it asserts nothing. Fashion-MNIST (Debian's files) by default: `--data mnist` uses Keras' loader.
 """
@@ -33,18 +35,9 @@ def sh(*args: str, env: dict = None) -> tuple:
     return time.perf_counter() - start, done
 
 
-def study_loop(cells, epochs: int, data_args: list) -> list:
-    """The notebook's loop, back to back in this process: compile defaults, fit(validation_split), evaluate."""
-    from hydra import compose, initialize_config_dir
-
-    from sweep.process import quiet
-
-    quiet.import_tensorflow()  # before sweep.model imports Keras: TensorFlow's start-up chatter stays muted
+def epoch_timer() -> type:
+    """A Keras callback class recording each epoch's wall time in `.times` (Keras imported only when asked)."""
     import keras
-
-    from sweep import data
-    from sweep.config import schema  # noqa: F401 - importing schema registers it with Hydra
-    from sweep.training import model
 
     class EpochTimes(keras.callbacks.Callback):
         def __init__(self) -> None:
@@ -57,6 +50,22 @@ def study_loop(cells, epochs: int, data_args: list) -> list:
         def on_epoch_end(self, epoch, logs=None) -> None:
             self.times.append(time.perf_counter() - self.started)
 
+    return EpochTimes
+
+
+def study_loop(cells, epochs: int, data_args: list) -> list:
+    """The notebook's loop, back to back in this process: compile defaults, fit(validation_split), evaluate."""
+    from hydra import compose, initialize_config_dir
+
+    from sweep.process import quiet
+
+    quiet.import_tensorflow()  # before sweep.model imports Keras: TensorFlow's start-up chatter stays muted
+
+    from sweep import data
+    from sweep.config import schema  # noqa: F401 - importing schema registers it with Hydra
+    from sweep.training import model
+
+    EpochTimes = epoch_timer()
     results = []
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         for reg, act in cells:
@@ -129,36 +138,48 @@ def one_job(data_args: list, epochs: int) -> None:
     print(f"test accuracy: study loop {study['test']:.4f}, sweep job {m['test_accuracy']:.4f}")
 
 
-def sweep(cells, data_args: list, epochs: int) -> None:
-    """The same cells both ways: the study's loop back to back, then sweep's default multirun."""
+def sweep(cells, data_args: list, epochs: int, seed_counts: list, fuses: list) -> None:
+    """The same cells both ways: the study's loop back to back, then sweep's default multirun.
+
+    The study's loop runs once; sweep runs for each count of seeds with each `fuse` (the first only for several
+    seeds, whose study time is projected: the study's measured loop once per seed).
+    """
     args = data_args + [f"train.epochs={epochs}"]
     study = study_loop(cells, epochs, args)
-    where = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
+    for seeds in seed_counts:
+        for fuse in fuses if seeds == 1 else fuses[:1]:
+            one_sweep(cells, study, args, seeds, fuse)
+
+
+def one_sweep(cells, study: list, args: list, seeds: int, fuse: int) -> None:
+    """One sweep command against the study's measured loop: per-cell accuracies, the breakdown, the ratio."""
+    from breakdown import breakdown
+
     regs, acts = sorted({r for r, _ in cells}), sorted({a for _, a in cells})
-    overrides = [f"reg={','.join(regs)}", f"act={','.join(acts)}"]
-    wall, _ = sh(sys.executable, "-m", "sweep.train", "-m", *overrides, *args, env=env_for(where))
-    runs = {(r.data.params["reg"], r.data.params["act"]): r for r in job_runs(env_for(where)["MLFLOW_TRACKING_URI"])}
-    print(f"\n== sweep: {len(cells)} cells x {epochs} epochs; sweep ran {len(runs)} cells ({' '.join(overrides)}) ==")
+    seeded = [f"train.seed=range({seeds})"] if seeds > 1 else []
+    command = [f"reg={','.join(regs)}", f"act={','.join(acts)}", *seeded, *args, f"hydra.launcher.fuse={fuse}"]
+    where = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
+    started = time.time()
+    wall, _ = sh(sys.executable, "-m", "sweep.train", "-m", *command, env=env_for(where))
+    runs = job_runs(env_for(where)["MLFLOW_TRACKING_URI"])
+    first_seed = [r for r in runs if seeds == 1 or r.data.params["train.seed"] == "0"]
+    by_cell = {(r.data.params["reg"], r.data.params["act"]): r for r in first_seed}
+    print(f"\n== sweep: {len(cells)} cells x {seeds} seed(s), fuse={fuse}: {len(runs)} runs ==")
+    print(f"command: python -m sweep.train -m {' '.join(command)}")
     print(f"{'cell':32} {'study test':>10} {'sweep test':>10} {'study s':>8}")
     for result in study:
-        run = runs[result["cell"]]
+        run = by_cell[result["cell"]]
         print(
             f"{'reg={} act={}'.format(*result['cell']):32} {result['test']:10.4f} "
             f"{run.data.metrics['test_accuracy']:10.4f} {result['wall']:8.1f}"
         )
-    study_wall = sum(r["wall"] for r in study)
-    phases = [(k, v) for run in runs.values() for k, v in run.data.metrics.items() if k.startswith("time_")]
-    tracked = sum(v for k, v in phases if k.startswith("time_log_"))
-    print(
-        f"tracking in the sweep: {tracked:.1f} s = {100 * tracked / sum(v for _, v in phases):.1f}% of its jobs' time"
-    )
-    print(
-        f"study loop: {study_wall:.0f} s for {len(cells)} cells; sweep: {wall:.0f} s for {len(runs)} cells "
-        f"(whole command: imports, store, logging, models)"
-    )
+    breakdown(runs, started, wall, str(REPO / "conf"), args)
+    study_all = sum(r["wall"] for r in study) * seeds
+    label = f"{seeds} seeds projected from the one measured here" if seeds > 1 else "measured"
+    print(f"study loop: {study_all:.0f} s for {len(cells) * seeds} jobs ({label}); sweep: {wall:.0f} s, whole command")
     if len(cells) < 32:
-        print(f"projected to 32 cells: study {study_wall * 32 / len(cells):.0f} s, sweep {wall * 32 / len(runs):.0f} s")
-    print(f"SWEEP RATIO (study loop / sweep, same cells): {study_wall / wall:.2f}x")
+        print(f"projected to 32 cells: study {study_all * 32 / len(cells):.0f} s, sweep {wall * 32 / len(cells):.0f} s")
+    print(f"SWEEP RATIO (study loop / sweep, same jobs, fuse={fuse}): {study_all / wall:.2f}x")
 
 
 def compare_1000(n: int = 1000) -> None:
@@ -216,6 +237,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="use only the first N training images")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--sweep", choices=["none", "sample", "full"], default="none")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1], help="seeds per cell of each sweep (study: one)")
+    parser.add_argument("--fuse", type=int, nargs="+", default=[4], help="hydra.launcher.fuse values to run")
+    parser.add_argument("--levers", action="store_true", help="fused and reused programs against cells alone")
     parser.add_argument("--skip", nargs="*", default=[], choices=["job", "compare"], help="parts to leave out")
     args = parser.parse_args()
     if args.epochs < 2:
@@ -226,9 +250,13 @@ def main() -> None:
         one_job(data_args, args.epochs)
     if "compare" not in args.skip:
         compare_1000()
+    if args.levers:
+        from levers import levers
+
+        levers(str(REPO / "conf"), data_args, args.epochs, epoch_timer)
     if args.sweep != "none":
         cells = SAMPLE if args.sweep == "sample" else list(product(REGS, ACTS))
-        sweep(cells, data_args, args.epochs)
+        sweep(cells, data_args, args.epochs, args.seeds, args.fuse)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ CASES = [
     (["train.seed=-1"], "error: train.seed must be an integer in [0, 4294967295] (NumPy's seeds), got -1"),
     (["-m", "reg=glob(zzz)"], "error: reg: glob(zzz) gives no value, so the sweep has no job; options there: "),
     (["-m", "hydra/launcher=nope"], "error: hydra/launcher: unknown option 'nope'; allowed: basic, joblib,"),
+    (["-m", "hydra.launcher.fuse=0"], "error: hydra.launcher.fuse must be an integer >= 1 (1: every cell alone)"),
     (["data.limit=1"], "error: data.limit: 1 training images cannot be split by train.validation_split=0.1 into"),
 ]
 

@@ -185,5 +185,6 @@ def test_fast_path_builds_the_same_model_with_its_levers(reg, rng, xla):
 def test_multirun_launcher_defaults_to_parallel_workers():
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name="config", return_hydra_config=True)
-    assert cfg.hydra.launcher._target_ == "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+    assert cfg.hydra.launcher._target_ == "hydra_plugins.sweep_launchers.fused_launcher.FusedLauncher"  # joblib, fused
+    assert cfg.hydra.launcher.fuse == 4
     assert cfg.hydra.launcher.n_jobs == schema.default_workers() == min(os.cpu_count(), 8)

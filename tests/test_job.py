@@ -9,7 +9,7 @@ from mlflow import MlflowClient
 
 from sweep import data
 from sweep.tracking import store
-from sweep.training import job
+from sweep.training import job, programs
 from tests.conftest import compose_cfg
 
 EPOCHS = 2
@@ -89,7 +89,15 @@ def test_job_logs_plots_config_and_a_loadable_model(finished_run, fashion_small)
     assert "Dropout" in [type(layer).__name__ for layer in keras_model.layers]
 
 
-def test_a_later_job_hides_the_graphs_earlier_jobs_left_from_the_collector(finished_run, fashion_small, tmp_path):
+@pytest.fixture
+def new_programs():
+    """No compiled loop kept from an earlier test's job of the same cell (sweep.training.programs)."""
+    programs.clear()
+
+
+def test_a_later_job_hides_the_graphs_earlier_jobs_left_from_the_collector(
+    new_programs, finished_run, fashion_small, tmp_path
+):
     # TensorFlow's traced graphs outlive their model (keras-team/keras#17458); each job's collections would scan them
     from tensorflow.python.framework.func_graph import FuncGraph
 

@@ -8,7 +8,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src"
 # Top to bottom: a module may import its own package and anything in a lower layer, never a higher or a sibling one.
 LAYERS = [
-    ["sweep.train", "sweep.compare", "hydra_plugins.sweep_sweepers"],
+    ["sweep.train", "sweep.compare", "hydra_plugins.sweep_sweepers", "hydra_plugins.sweep_launchers"],
     ["sweep.launch", "sweep.search"],
     ["sweep.training", "sweep.analysis"],
     ["sweep.tracking"],

@@ -20,7 +20,7 @@ def trained(cfg, x, y, in_graph: bool, shuffle: bool = False):
     keras.utils.set_random_seed(cfg.train.seed)
     net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed, STUDY_SHAPE)
     if in_graph:
-        history = loop.fit(net, x, y, cfg.train, cfg.speed, callbacks=[], verbose=0, shuffle=shuffle).history
+        history = loop.fit([net], x, y, cfg.train, cfg.speed, callbacks=[], verbose=0, shuffle=shuffle).history
     else:
         history = net.fit(
             x,
@@ -73,7 +73,7 @@ def test_in_graph_loop_shuffles_reproducibly_and_checks_the_split(images):
     assert not np.allclose(np.asarray(shuffled.weights[0]), np.asarray(ordered.weights[0]))  # another batch order
     net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed, STUDY_SHAPE)
     with pytest.raises(ValueError, match=r"^train.validation_split=0.1 leaves no training data \(n=1 images\)"):
-        loop.fit(net, *(a[:1] for a in images), cfg.train, cfg.speed, callbacks=[], verbose=0)  # floor(0.9) = 0
+        loop.fit([net], *(a[:1] for a in images), cfg.train, cfg.speed, callbacks=[], verbose=0)  # floor(0.9) = 0
 
 
 def test_batches_evaluate_as_keras_does_without_autotuning(images):
@@ -90,7 +90,7 @@ def test_the_loop_evaluates_as_the_net_itself_does(images, reg):
     cfg = compose_cfg(f"reg={reg}", "train.epochs=1", "speed.steps_per_execution=8")
     keras.utils.set_random_seed(cfg.train.seed)
     net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed, STUDY_SHAPE)
-    fitted = loop.fit(net, *images, cfg.train, cfg.speed, callbacks=[], verbose=0)
-    assert isinstance(fitted.model, loop.InGraphLoop) and fitted.model.net is net  # what job.evaluate calls
+    fitted = loop.fit([net], *images, cfg.train, cfg.speed, callbacks=[], verbose=0)
+    assert isinstance(fitted.model, loop.InGraphLoop) and fitted.model.nets == [net]  # what job.evaluate calls
     batches = loop.batches(images, 96)
     np.testing.assert_allclose(fitted.model.evaluate(batches, verbose=0), net.evaluate(batches, verbose=0), rtol=1e-6)

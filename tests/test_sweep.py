@@ -55,7 +55,9 @@ def test_multirun_makes_one_parent_with_a_child_per_cell(swept):
         assert child.info.run_name == f"reg={child.data.params['reg']} act={child.data.params['act']}"
         assert child.data.tags["cell"] == child.info.run_name and len(child.data.tags["cell_hash"]) == 16
         assert child.data.params["data"] == "fashion_mnist" and child.data.params["data.image_shape"] == "[28,28]"
+        assert child.data.tags["sweep.fused_cells"] == "2"  # the default launcher trains a reg's 2 acts together
     assert len({c.data.tags["cell_hash"] for c in children}) == 4
+    assert len({c.data.tags["sweep.fused_group"] for c in children}) == 2
     assert parent.data.tags["sweep.factors"] == "reg,act"
     design = mlflow.artifacts.load_dict(f"{parent.info.artifact_uri}/sweep/design.json")
     assert design == {"swept": ["reg", "act"], "factors": ["reg", "act"], "baseline": {"reg": "none", "act": "relu"}}

@@ -18,6 +18,7 @@ from sweep.config import overrides
 
 HYDRA = re.compile(r"^[+~]*hydra[./]")
 JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+FUSED = "hydra_plugins.sweep_launchers.fused_launcher.FusedLauncher"  # joblib's, with `fuse` (hydra/launcher=parallel)
 RAY = "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 JOBLIB_BACKENDS = ("loky", "threading", "multiprocessing")
@@ -68,7 +69,11 @@ def _composition(exc: Exception, known: Any) -> str:
 def settings(hydra: Any) -> Optional[str]:
     """The first value of the launcher's or the sweeper's settings that it would refuse later, as one line."""
     launcher, sweeper = hydra.launcher, hydra.sweeper
-    if launcher.get("_target_") == JOBLIB:
+    if launcher.get("_target_") == FUSED:
+        fuse = launcher.get("fuse")
+        if not isinstance(fuse, int) or isinstance(fuse, bool) or fuse < 1:
+            return f"hydra.launcher.fuse must be an integer >= 1 (1: every cell alone), got {fuse!r}"
+    if launcher.get("_target_") in (JOBLIB, FUSED):
         n_jobs = launcher.get("n_jobs")
         if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs == 0:
             return f"hydra.launcher.n_jobs must be a non-zero integer (-1: one job per core), got {n_jobs!r}"

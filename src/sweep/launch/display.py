@@ -23,6 +23,7 @@ POLL_S = 1.0  # per-epoch metrics reach the store in batches each second
 LAUNCHER_LOGGERS = (  # their `#k : overrides` line per job is what the display shows instead
     "hydra._internal.core_plugins.basic_launcher",
     "hydra_plugins.hydra_joblib_launcher._core",
+    "hydra_plugins.sweep_launchers.fused_launcher",
     "hydra_plugins.hydra_ray_launcher._core",
 )
 

@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from sweep.config.overrides import env_overrides  # noqa: F401  (the callback hands jobs the context with it)
 
 JOBLIB_LAUNCHER = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+FUSED_LAUNCHER = "hydra_plugins.sweep_launchers.fused_launcher.FusedLauncher"  # joblib's, with one key of its own
 
 _started = threading.Event()  # this process started a warm pool
 _stopped = threading.Event()  # the sweep is not going ahead: no pool may start
@@ -42,11 +43,11 @@ def warm(name: str, path: Optional[str], limit: Optional[int]) -> None:
 def joblib_args(config: DictConfig) -> Optional[dict]:
     """The arguments Hydra's joblib launcher will give joblib.Parallel, or None for any other launcher."""
     launcher = config.hydra.launcher
-    if launcher.get("_target_") != JOBLIB_LAUNCHER:
+    if launcher.get("_target_") not in (JOBLIB_LAUNCHER, FUSED_LAUNCHER):
         return None
     from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
 
-    args = {k: v for k, v in OmegaConf.to_container(launcher, resolve=True).items() if k != "_target_"}
+    args = {k: v for k, v in OmegaConf.to_container(launcher, resolve=True).items() if k not in ("_target_", "fuse")}
     args["backend"] = "loky"  # as the launcher does
     process_joblib_cfg(args)
     return args

@@ -20,6 +20,7 @@ from sweep.tracking import store, study, trial_runs
 # Hydra's launchers log three lines a launch call; with one call a trial, the sweeper's own line says it all.
 QUIET_LOGGERS = (
     "hydra_plugins.hydra_joblib_launcher._core",
+    "hydra_plugins.sweep_launchers.fused_launcher",
     "hydra_plugins.hydra_ray_launcher._core",
     "hydra_plugins.hydra_ray_launcher._launcher_util",
 )

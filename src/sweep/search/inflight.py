@@ -114,6 +114,8 @@ def ready(launcher: Any) -> bool:
     launcher: only once the first job has started.
     """
     kind = type(launcher).__name__
+    if kind == "FusedLauncher":  # sweep's joblib launcher never changes its settings dict: safe from the start
+        return True
     if kind == "JoblibLauncher":
         return "backend" in getattr(launcher, "joblib", {})
     if kind == "RayLauncher":
@@ -126,7 +128,7 @@ def ready(launcher: Any) -> bool:
 def abort(launcher: Any) -> None:
     """Stop the launcher's workers at once (their runs are then ended KILLED by the parent)."""
     kind = type(launcher).__name__
-    if kind == "JoblibLauncher":
+    if kind in ("JoblibLauncher", "FusedLauncher"):
         from joblib.externals.loky import get_reusable_executor
 
         get_reusable_executor(reuse=True).shutdown(wait=False, kill_workers=True)

@@ -17,6 +17,7 @@ from sweep.search.space import Space, parse
 from sweep.tracking import study
 
 JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+FUSED = "hydra_plugins.sweep_launchers.fused_launcher.FusedLauncher"  # joblib's (hydra/launcher=parallel)
 RAY = "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
 BASIC = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
 DEFAULT_STORAGE = "mlruns/optuna.journal"  # under the launch directory
@@ -55,7 +56,7 @@ def launcher_workers(config: DictConfig) -> Tuple[int, bool]:
     """How many jobs the launcher runs at once, and whether it runs them inside this process."""
     launcher = config.hydra.launcher
     target = launcher.get("_target_")
-    if target == JOBLIB:
+    if target in (JOBLIB, FUSED):
         n = int(launcher.get("n_jobs") or 1)
         n = schema.default_workers() if n < 0 else n
         return n, n == 1  # joblib runs a single worker's jobs in this process

@@ -62,14 +62,14 @@ class Trials:
             trial = self.study.ask(fixed_distributions=self.plan.space.distributions)
             self.asked += 1
             self.in_flight[trial.number] = trial
-        name = self.plan.space.name(trial.params)
-        for key, value in (
-            (study.ATTR_NAME, name),
-            (study.ATTR_OWNER, liveness.owner_tags()),
-            (study.ATTR_SWEEP, self.sweep_id),
-        ):
-            trial.set_user_attr(key, value)
-        print(f"[search] trial {trial.number} started: {name}", flush=True)
+            name = self.plan.space.name(trial.params)
+            for key, value in (
+                (study.ATTR_NAME, name),
+                (study.ATTR_OWNER, liveness.owner_tags()),
+                (study.ATTR_SWEEP, self.sweep_id),
+            ):
+                trial.set_user_attr(key, value)
+            print(f"[search] trial {trial.number} started: {name}", flush=True)  # in order, slots start at once
         overrides = self.plan.space.overrides(trial.params) + env_overrides({study.ENV_TRIAL: trial.number})
         return Job(overrides, trial.number, trial)
 

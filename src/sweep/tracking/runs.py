@@ -3,13 +3,11 @@
 import logging
 import os
 import tempfile
-import time
 import traceback
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Dict, Iterator, Mapping, Optional
 
-import keras
 import matplotlib.pyplot as plt
 import mlflow
 
@@ -39,8 +37,12 @@ def job_experiment(uri: str, name: str) -> str:
 
 
 @contextmanager
-def job_run(uri: str, experiment_id: str, run_name: str, tags: Mapping[str, str]) -> Iterator[Any]:
+def job_run(
+    uri: str, experiment_id: str, run_name: str, tags: Mapping[str, str], run_id: Optional[str] = None
+) -> Iterator[Any]:
     """A job's run (child of the sweep's parent under -m): FAILED with its reason on error, KILLED on interrupt.
+
+    With `run_id`, the run detached.open_job_run created, resumed (its tags are set already).
 
     When the store stayed down past the retry budget, the job fails with a StoreError that says so, after one
     quick try at ending its run (never a second wait of minutes); a later sweep command marks the run KILLED.
@@ -50,9 +52,13 @@ def job_run(uri: str, experiment_id: str, run_name: str, tags: Mapping[str, str]
     parent = os.environ.get(store.ENV_PARENT)
     # `explained` outermost: a fail-fast entered on an outage lasts through start_run's end_run, not past it
     with retries.explained(uri), ExitStack() as ending:
-        with mlflow.start_run(
-            experiment_id=experiment_id, run_name=run_name, tags=all_tags, parent_run_id=parent
-        ) as run:
+        if run_id:
+            started = mlflow.start_run(run_id=run_id)
+        else:
+            started = mlflow.start_run(
+                experiment_id=experiment_id, run_name=run_name, tags=all_tags, parent_run_id=parent
+            )
+        with started as run:
             try:
                 liveness.drop_copies(uri, run)
                 yield run
@@ -91,35 +97,9 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
     return flat
 
 
-class EpochMetrics(keras.callbacks.Callback):
-    """Log each epoch's loss, accuracy, val_loss, val_accuracy and epoch_time_s in one call (step = epoch, from 1).
-
-    The call is asynchronous (batched each second): training goes on while MLflow writes, retrying through an
-    outage. The end of training waits for every call and raises if one failed: MLflow's queue only logs such an
-    error, and the run would end FINISHED without those points.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pending: List[Any] = []
-
-    def on_epoch_begin(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
-        self.started = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
-        values = {k: float(v) for k, v in (logs or {}).items()}
-        values["epoch_time_s"] = time.perf_counter() - self.started
-        self.pending.append(mlflow.log_metrics(values, step=epoch + 1, synchronous=False))
-
-    def on_train_end(self, logs: Optional[Dict[str, float]] = None) -> None:
-        pending, self.pending = self.pending, []
-        for operation in pending:
-            operation.wait()  # re-raises the error of a call that failed
-
-
-def log_params(params: Mapping[str, Any]) -> None:
-    """Log the flattened config (and the option names) as the run's params, in one call."""
-    mlflow.log_params(dict(params))
+def log_params(params: Mapping[str, Any], run_id: Optional[str] = None) -> None:
+    """Log the flattened config (and the option names) as the run's params, in one call (to `run_id` if given)."""
+    mlflow.log_params(dict(params), run_id=run_id)
 
 
 def set_tags(tags: Mapping[str, Any]) -> None:

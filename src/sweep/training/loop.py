@@ -4,71 +4,23 @@ Keras' own loop (speed.loop=keras) pulls every batch of 32 through tf.data and i
 as the step itself for this small MLP, and makes two parallel jobs fight over the cores. Here the training images sit
 in memory once per worker process (sweep.resident), each epoch shuffles only their indices, and one compiled call runs
 `speed.steps_per_execution` optimizer steps, gathering each batch of `train.batch_size` in the graph.
+The loop trains one net, or several side by side on the same batches (sweep.training.ingraph).
 The math is the study's: the same split (the last `validation_split` of the data validates, as Keras' own
 `validation_split` does), a fresh shuffle every epoch, one Adam step per batch of 32 with the last batch partial,
 and the same batch-size-weighted epoch metrics.
-Written by hand: Keras has no such loop; this follows its documented way to customize `train_step`.
 """
 
 import math
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from sweep.training import model, resident
+from sweep.training import model, programs, resident
+from sweep.training.ingraph import InGraphLoop, metric_names
 
-
-class InGraphLoop(keras.Model):
-    """Trains `net` (whose weights it shares) on in-memory data, `steps` optimizer steps per compiled call."""
-
-    def __init__(self, net: keras.Model, x: tf.Tensor, y: tf.Tensor, batch_size: int, steps: int, jit: bool):
-        super().__init__()
-        self.net = net
-        self.batch_size, self.chunk = batch_size, steps * batch_size  # images per compiled call
-        self._data = (x, y)  # in memory once, no copy per epoch
-        self.order = tf.Variable(tf.range(len(x)), trainable=False)  # this epoch's image order (EpochOrder sets it)
-        self._run_chunk = tf.function(self._chunk_steps, jit_compile=jit)
-
-    def call(self, x: Any, training: bool = False) -> Any:
-        return self.net(x, training=training)
-
-    def _step(self, idx: Any) -> None:
-        """One Adam step on the batch `idx`, updating the epoch's loss and accuracy as Keras' train_step does."""
-        x, y = tf.gather(self._data[0], idx), tf.gather(self._data[1], idx)
-        with tf.GradientTape() as tape:
-            y_pred = self(x, training=True)
-            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=True)  # includes the layers' penalties
-        grads = tape.gradient(loss, self.trainable_weights)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_weights, strict=True))
-        for metric in self.metrics:
-            if metric.name == "loss":  # Keras' loss tracker: the epoch's mean, weighed by batch size
-                metric.update_state(loss, sample_weight=tf.shape(idx)[0])
-        self.compute_metrics(x, y, y_pred)  # the compiled metrics (accuracy)
-
-    def _chunk_steps(self, idx: Any, full: Any) -> None:
-        """`full` steps of `batch_size` on the (padded) index chunk: one compiled call, one shape, one compile."""
-
-        def body(i: Any) -> Any:
-            self._step(tf.slice(idx, [i * self.batch_size], [self.batch_size]))
-            return i + 1
-
-        tf.while_loop(lambda i: i < full, body, [tf.constant(0)])
-
-    def train_step(self, data: Any) -> Dict[str, Any]:
-        start = keras.utils.unpack_x_y_sample_weight(data)[0][0] * self.chunk  # the data are chunk numbers
-        idx = self.order[start : tf.minimum(start + self.chunk, tf.shape(self.order)[0])]
-        n = tf.shape(idx)[0]
-        full = n // self.batch_size
-        self._run_chunk(tf.pad(idx, [[0, self.chunk - n]]), full)
-
-        def last_partial_batch() -> Any:  # once per epoch, outside the compiled loop: no second compile
-            self._step(idx[full * self.batch_size :])
-            return tf.constant(0)
-
-        tf.cond(n > full * self.batch_size, last_partial_batch, lambda: tf.constant(0))
-        return self.get_metrics_result()
+__all__ = ["EpochOrder", "InGraphLoop", "batches", "fit", "metric_names", "prepared", "split"]
 
 
 class EpochOrder(keras.callbacks.Callback):
@@ -86,7 +38,7 @@ class EpochOrder(keras.callbacks.Callback):
             self.loop.order.assign(self.rng.permutation(self.loop.order.shape[0]).astype(np.int32))
 
 
-def batches(arrays: Any, batch: Optional[int]) -> tf.data.Dataset:
+def batches(arrays: Any, batch: Any) -> tf.data.Dataset:
     """In-memory batches of `batch` (None: Keras' default, 32), in order, without tf.data's autotuning or rewrites.
 
     Keras wraps arrays in a tf.data pipeline with AUTOTUNE prefetching. Measured on 2 cores, starting its iterator
@@ -100,8 +52,31 @@ def batches(arrays: Any, batch: Optional[int]) -> tf.data.Dataset:
     return tf.data.Dataset.from_tensor_slices(arrays).batch(batch or 32).with_options(options)
 
 
+def split(n: int, validation_split: float) -> int:
+    """Where the validation images start: Keras' own rule for validation_split."""
+    split_at = int(math.floor(n * (1.0 - validation_split)))
+    if not 0 < split_at < n:
+        raise ValueError(f"train.validation_split={validation_split} leaves no training data (n={n} images)")
+    return split_at
+
+
+def prepared(nets: Sequence[keras.Model], x: np.ndarray, y: np.ndarray, train: Any, speed: Any, key: Any) -> Any:
+    """The loop for `nets`: this process's compiled one for `key` with their weights loaded, else a new one."""
+    cached = programs.take(key, nets) if key is not None else None
+    if cached is not None:
+        return cached
+    split_at = split(len(x), train.validation_split)
+    xla = model.jit_compile(nets[0], speed.jit_compile)  # per_model: XLA unless Keras' own Dropout (on a CPU)
+    train_x, train_y = resident.tensor(x, 0, split_at), resident.tensor(y, 0, split_at, np.int32)
+    loop = InGraphLoop(nets, train_x, train_y, train.batch_size, speed.steps_per_execution, xla)
+    for net in nets:  # each net's own Adam, built now: compile must not build one optimizer over every net
+        net.optimizer.build(net.trainable_variables)
+    loop.compile(optimizer=nets[0].optimizer, jit_compile=False)
+    return programs.keep(key, loop) if key is not None else loop
+
+
 def fit(
-    net: keras.Model,
+    nets: Sequence[keras.Model],
     x: np.ndarray,
     y: np.ndarray,
     train: Any,
@@ -109,19 +84,17 @@ def fit(
     callbacks: List[Any],
     verbose: int,
     shuffle: bool = True,
+    key: Any = None,
 ) -> keras.callbacks.History:
-    """`net.fit(x, y, validation_split=…, shuffle=…)` as the study called it, run through InGraphLoop.
+    """`net.fit(x, y, validation_split=…, shuffle=…)` as the study called it, for each of `nets`, in one loop.
 
-    Returns Keras' History, whose `model` (the InGraphLoop) evaluates `net` with the test step that validation traced.
+    `key` (the cells' identity, sweep.training.programs) reuses this process's compiled loop for the same cells.
+    Returns Keras' History, whose `model` (the InGraphLoop) evaluates the nets with the test step validation traced;
+    the trained weights are in `nets` (copied back from a reused loop's own).
     """
-    split_at = int(math.floor(len(x) * (1.0 - train.validation_split)))  # Keras' own rule for validation_split
-    if not 0 < split_at < len(x):
-        raise ValueError(f"train.validation_split={train.validation_split} leaves no training data (n={len(x)} images)")
-    xla = model.jit_compile(net, speed.jit_compile)  # per_model: XLA unless Keras' own Dropout (on a CPU)
-    train_x, train_y = resident.tensor(x, 0, split_at), resident.tensor(y, 0, split_at, np.int32)
-    loop = InGraphLoop(net, train_x, train_y, train.batch_size, speed.steps_per_execution, xla)
-    loop.compile(optimizer=net.optimizer, loss=net.loss, metrics=["accuracy"], jit_compile=False)
-    return loop.fit(
+    split_at = split(len(x), train.validation_split)
+    loop = prepared(nets, x, y, train, speed, key)
+    fitted = loop.fit(
         batches(np.arange(-(-split_at // loop.chunk), dtype=np.int32), batch=1),  # the epoch's chunk numbers
         epochs=train.epochs,
         validation_data=batches((resident.tensor(x, split_at), resident.tensor(y, split_at)), speed.eval_batch_size),
@@ -129,3 +102,5 @@ def fit(
         verbose=verbose,
         shuffle=False,  # the data are chunk numbers, in order; EpochOrder shuffles the images
     )
+    programs.give_back(loop, nets)
+    return fitted

@@ -1,0 +1,34 @@
+"""A job's per-epoch metrics, logged to its run as training goes (a Keras callback)."""
+
+import time
+from typing import Any, Dict, List, Optional
+
+import keras
+import mlflow
+
+
+class EpochMetrics(keras.callbacks.Callback):
+    """Log each epoch's loss, accuracy, val_loss, val_accuracy and epoch_time_s in one call (step = epoch, from 1).
+
+    The call is asynchronous (batched each second): training goes on while MLflow writes, retrying through an
+    outage. The end of training waits for every call and raises if one failed: MLflow's queue only logs such an
+    error, and the run would end FINISHED without those points.
+    """
+
+    def __init__(self, run_id: Optional[str] = None) -> None:
+        super().__init__()
+        self.run_id = run_id  # None: the active run; a fused job's cells log to their own
+        self.pending: List[Any] = []
+
+    def on_epoch_begin(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        values = {k: float(v) for k, v in (logs or {}).items()}
+        values["epoch_time_s"] = time.perf_counter() - self.started
+        self.pending.append(mlflow.log_metrics(values, step=epoch + 1, synchronous=False, run_id=self.run_id))
+
+    def on_train_end(self, logs: Optional[Dict[str, float]] = None) -> None:
+        pending, self.pending = self.pending, []
+        for operation in pending:
+            operation.wait()  # re-raises the error of a call that failed
