@@ -5,6 +5,7 @@
     python benchmarks/bench.py --sweep sample       # + 8 cells x 12 epochs both ways, projected to 32 cells
     python benchmarks/bench.py --sweep full         # + all 32 cells x 12 epochs both ways (about 30 minutes)
     python benchmarks/bench.py --sweep full --seeds 1 5 --fuse 4 1  # + 160 jobs (study: projected), fuse=1
+    python benchmarks/bench.py --sweep full --regs none,batchnorm --seeds 1 5 --fuse 4 1   # 8 cells that fuse
     python benchmarks/bench.py --levers --skip job compare --limit 10000   # issue 18's levers, each on its own
 
 Prints figures; it asserts nothing. Fashion-MNIST (Debian's files) by default: `--data mnist` uses Keras' loader.
@@ -240,6 +241,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1], help="seeds per cell of each sweep (study: one)")
     parser.add_argument("--fuse", type=int, nargs="+", default=[4], help="hydra.launcher.fuse values to run")
     parser.add_argument("--levers", action="store_true", help="fused and reused programs against cells alone")
+    parser.add_argument("--regs", help="with --sweep full: only these regularizers (comma-separated), every act")
     parser.add_argument("--skip", nargs="*", default=[], choices=["job", "compare"], help="parts to leave out")
     args = parser.parse_args()
     if args.epochs < 2:
@@ -255,7 +257,8 @@ def main() -> None:
 
         levers(str(REPO / "conf"), data_args, args.epochs, epoch_timer)
     if args.sweep != "none":
-        cells = SAMPLE if args.sweep == "sample" else list(product(REGS, ACTS))
+        regs = args.regs.split(",") if args.regs else REGS
+        cells = SAMPLE if args.sweep == "sample" else list(product(regs, ACTS))
         sweep(cells, data_args, args.epochs, args.seeds, args.fuse)
 
 
