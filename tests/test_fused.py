@@ -97,7 +97,17 @@ def test_the_costliest_groups_go_first_and_every_worker_gets_one():
     assert groups.plan(jobs[:4], fuse=4, workers=2, compose=compose) == [[0, 2], [1, 3]]  # halved: no idle worker
     assert groups.plan(jobs, fuse=1, workers=2, compose=compose) == [[i] for i in (4, 5, 6, 7, 0, 1, 2, 3)]
     seeded = [[*job, f"train.seed={seed}"] for job in jobs[:4] for seed in (0, 1)]  # the basic sweeper's order
-    assert groups.plan(seeded, fuse=2, workers=2, compose=compose) == [[0, 4, 1, 5], [2, 6, 3, 7]]  # seed after seed
+    # seed after seed in one task; the costliest task's seeds split until there are 3 tasks a worker
+    assert groups.plan(seeded, fuse=2, workers=1, compose=compose) == [[2, 6, 3, 7], [0, 4], [1, 5]]
+    five = [[*job, f"train.seed={seed}"] for job in jobs for seed in range(5)]  # 2 stacks x 4 acts x 5 seeds
+    planned = groups.plan(five, fuse=4, workers=2, compose=compose)
+    assert len(planned) == 6 and sorted(i for task in planned for i in task) == list(range(40))
+    for task in planned:  # each task: one stack's 4 cells, seed after seed
+        assert len({five[i][0] for i in task}) == 1 and len(task) % 4 == 0
+        seeds = [five[i][2] for i in task]
+        assert seeds == sorted(seeds) and all(len(set(seeds[k : k + 4])) == 1 for k in range(0, len(seeds), 4))
+    first = [five[i][0] for i in planned[0]]
+    assert set(first) == {"reg=batchnorm"} and len(planned[0]) == 8  # the costliest: 2 of BatchNormalization's seeds
     keras_loop = compose_cfg("reg=none", "data=fashion_mnist", "speed.loop=keras")
 
     assert groups.plan(jobs[:2], fuse=4, workers=1, compose=lambda o: keras_loop) == [[0], [1]]  # cannot fuse
