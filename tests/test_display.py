@@ -24,7 +24,9 @@ def _assert_one_display(shown: bytes, lines: list, jobs: list) -> None:
     for noise in QUIET_JOB:  # what the jobs would print: never sent to the terminal, not even overwritten later
         assert noise not in shown, (noise, "\n".join(lines[-40:]))
     assert b"\x1b[1A" in shown  # the display redrew itself in place
-    (head,) = [line for line in lines if "cells done" in line]  # one display left on the screen, not one per job
+    heads = [line for line in lines if "cells done" in line]  # one display left on the screen, not one per job
+    assert len(heads) == 1, (shown[-6000:], "\n".join(lines))  # what drew a second one, should it ever happen
+    (head,) = heads
     assert re.search(rf"^━+ {len(jobs)}/{len(jobs)} cells done · 0 failed · 0 running · \S+ elapsed · ETA 0:00$", head)
     for job in jobs:  # one line per finished cell, with its accuracies as the store has them
         metrics = job.data.metrics

@@ -13,7 +13,7 @@ from tests.helpers import all_runs, by_role, run_module, start_module, wait_for
 
 # Enough real images that a job trains for a few seconds: time to interrupt it mid-fit. One job at a time
 # (the basic launcher), so that which cells had finished when the signal came is known.
-SLOW = ["data=fashion_mnist", "data.limit=6000", "train.epochs=15", "hydra/launcher=basic", "speed=study"]
+SLOW = ["data=fashion_mnist", "data.limit=3000", "train.epochs=15", "hydra/launcher=basic", "speed=study"]
 
 
 def test_a_diverging_cell_fails_alone_with_its_reason(tmp_path, fashion_small):
