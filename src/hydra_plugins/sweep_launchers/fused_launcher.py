@@ -16,7 +16,7 @@ from hydra.core.utils import JobReturn, configure_log, filter_overrides, setup_g
 from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
 from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 
 from sweep.launch import fused_jobs, groups
 
@@ -51,8 +51,8 @@ class FusedLauncher(JoblibLauncher):
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         joblib_cfg = dict(self.joblib, backend="loky")  # as Hydra's joblib launcher: loky, the only safe backend
         process_joblib_cfg(joblib_cfg)
-        workers = joblib_cfg.get("n_jobs") or 1
-        planned = groups.plan(job_overrides, self.fuse, workers if workers > 0 else 8, self._compose)
+        workers = effective_n_jobs(joblib_cfg.get("n_jobs") or 1)  # joblib's own reading of n_jobs=-1 and the like
+        planned = groups.plan(job_overrides, self.fuse, workers, self._compose)
         log.info(f"Joblib.Parallel({joblib_cfg}) is launching {len(job_overrides)} jobs in {len(planned)} tasks")
         for idx, overrides in enumerate(job_overrides):
             log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
