@@ -9,6 +9,7 @@ from sweep.config import cost
 from sweep.launch import groups
 from sweep.training import loop, model, programs
 from tests.conftest import STUDY_SHAPE, compose_cfg
+from tests.helpers import all_runs, by_role, run_module
 
 ACTS = ["relu", "tanh", "sigmoid", "leaky_relu"]
 
@@ -121,3 +122,21 @@ def test_a_cells_operations_count_its_dense_products():
     flops = cost.flops(plain, (28, 28), 10, n_train=60000, n_test=10000)
     assert flops.epoch == 54000 * (3 * forward - 2.0 * 784 * 128) + 6000 * forward
     assert flops.total == plain.train.epochs * flops.epoch + 70000 * forward
+
+
+def test_a_fused_sweep_without_a_tracking_uri_uses_the_launch_dirs_store(tmp_path, fashion_small, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")  # the README's first command: nothing set, <launch dir>/mlruns
+    args = [
+        "-m",
+        "reg=none",
+        "act=relu,tanh,sigmoid,leaky_relu",
+        "hydra.launcher.n_jobs=2",
+        f"data.path={fashion_small}",
+    ]
+    args += ["data=fashion_mnist", "train.epochs=1"]  # two workers, two cells fused in each
+    done = run_module("sweep.train", *args, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert not list(tmp_path.glob("*.db"))  # MLflow's own default store (./mlflow.db) was never written
+    jobs = by_role(all_runs(uri=f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"), "job")
+    assert len(jobs) == 4 and {j.data.tags["sweep.fused_cells"] for j in jobs} == {"2"}
+    assert {j.info.status for j in jobs} == {"FINISHED"} and all("val_accuracy" in j.data.metrics for j in jobs)

@@ -7,6 +7,7 @@ or ended from outside (end_job_run) when the group is interrupted before its tur
 import os
 from typing import Mapping
 
+import mlflow
 from mlflow import MlflowClient
 from mlflow.tracking.context.registry import resolve_tags
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
@@ -23,6 +24,7 @@ def open_job_run(uri: str, experiment_id: str, run_name: str, tags: Mapping[str,
     parent = os.environ.get(store.ENV_PARENT)
     if parent:
         user_tags[MLFLOW_PARENT_RUN_ID] = parent
+    mlflow.set_tracking_uri(uri)  # as job_run does: the cells' per-epoch metrics go through MLflow's fluent API
     client = MlflowClient(uri)
     return client.create_run(experiment_id, tags=resolve_tags(user_tags), run_name=run_name).info.run_id
 
