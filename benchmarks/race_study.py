@@ -2,6 +2,10 @@
 
 Run through `python benchmarks/race.py --study [options]`; prints jobs used, wall time, the race's winner and whether
 it lies in the exhaustive sweep's "indistinguishable from best" set (compare's ranking).
+
+Then it replays the race's rules on the exhaustive sweep's runs (their values and weights hashes, seed by seed): a
+job's training is deterministic for its config and seed (the race's runs and the exhaustive ones agree bit for bit),
+so a replay is what a race with other settings would have done on this study, without training it again.
 """
 
 import argparse
@@ -77,6 +81,49 @@ def indistinguishable(runs, keys: list, metric: str) -> set:
     return {cells.name(row) for row in keep[keys].astype(str).to_dict("records")}
 
 
+def replay(where: Path, rules) -> tuple:
+    """The race's loop (sweep.search.race_loop) over the exhaustive store's runs; returns (race, runs it read)."""
+    import mlflow
+
+    from sweep.search import race_loop
+    from sweep.tracking import store
+
+    every = mlflow.search_runs(
+        [mlflow.get_experiment_by_name("sweep").experiment_id],
+        filter_string="tags.sweep_role = 'job' and attributes.status = 'FINISHED'",
+        max_results=100000,
+    )
+    hashes = every.get(f"tags.{store.TAG_WEIGHTS}", [None] * len(every))
+    found = {
+        (cell, int(seed)): race_loop.Outcome(value, digest if isinstance(digest, str) else None)
+        for cell, seed, value, digest in zip(
+            every["tags.cell"], every["params.train.seed"], every[f"metrics.{rules.metric}"], hashes, strict=True
+        )
+    }
+    cells = sorted({cell for cell, _ in found})
+    return race_loop.run(cells, rules, lambda round_, jobs: {job: found[job] for job in jobs}), found
+
+
+def print_replays(where: Path, args: argparse.Namespace, winner: str, race_jobs: int) -> None:
+    """The race with other settings, replayed on the exhaustive sweep's runs; the first is the race that ran."""
+    from sweep.search.race_rules import Rules
+
+    print("\nreplayed on the exhaustive sweep's runs (the same values, seed by seed):")
+    store_runs(where)  # points MLflow at the exhaustive store
+    for min_seeds, twins in ((args.race_min_seeds, True), (args.race_min_seeds, False), (3, True), (3, False)):
+        if min_seeds > args.seeds:
+            continue
+        race, found = replay(where, Rules(min_seeds=min_seeds, max_seeds=args.seeds, merge_twins=twins))
+        exhaustive = len(race.cells) * args.seeds
+        same = f" (the race above, which used {race_jobs})" if (min_seeds, twins) == (args.race_min_seeds, True) else ""
+        print(
+            f"  min_seeds {min_seeds}, merge_twins {str(twins).lower()}{same}: {race.jobs} jobs "
+            f"({100 * race.jobs / exhaustive:.0f}%), {len(race.twins)} twins, {len(race.alive)} left; "
+            f"winner {race.best[0] if race.best else 'none'}"
+            + (" (= the race's)" if race.best and race.best[0] == winner else "")
+        )
+
+
 def main(argv: list) -> None:
     """Race the grid, sweep it exhaustively, print the comparison."""
     args = parse(argv)
@@ -98,6 +145,8 @@ def main(argv: list) -> None:
     print(f"exhaustive: {full_jobs} jobs ({cells} cells x {args.seeds} seeds), {full_wall:.0f} s")
     print(f"jobs used: {100 * race_jobs / full_jobs:.0f}% of the exhaustive; wall time {race_wall / full_wall:.0%}")
     print(f"race winner: {winners[0]}" + (f" (with {len(winners) - 1} more left in the race)" if winners[1:] else ""))
+    twins = parent.data.tags.get("race.twins", "0")
+    print(f"twins raced as one (bit-identical weights at every seed they had): {twins} cells")
     for metric in ("test_accuracy", "val_accuracy"):
         best_set = indistinguishable(full, keys, metric)
         inside = "yes" if winners[0] in best_set else "NO"
@@ -105,3 +154,4 @@ def main(argv: list) -> None:
             f"winner in the exhaustive sweep's indistinguishable-from-best set on {metric} "
             f"({len(best_set)} cells): {inside}"
         )
+    print_replays(root / "exhaustive", args, winners[0], race_jobs)

@@ -17,7 +17,7 @@ from sweep.tracking import store
 from tests.helpers import all_runs, by_role, run_module, wait_for
 
 # 3 x 2 cells on 1,200 real images, one epoch: the learning rate 1e-5 barely trains (about chance), so its three
-# cells are clearly worse; input-level l2 trains exactly like none (identical runs, seed by seed).
+# cells are clearly worse; input-level l2 trains exactly like none (identical weights, seed by seed): a twin.
 GRID = ["reg=none,dropout,l2", "train.learning_rate=0.001,0.00001", "data=fashion_mnist", "train.epochs=1"]
 RACE = ["hydra/sweeper=race", "hydra.sweeper.min_seeds=2", "hydra.sweeper.max_seeds=3"]
 SLOW_LR = "train.learning_rate=1e-05"
@@ -101,7 +101,11 @@ def test_the_rounds_file_tags_and_child_runs_agree(raced):
         assert row.n == len(values) and row.mean == pytest.approx(values.mean())
     last = rounds[rounds["round"] == rounds["round"].max()]
     alive = last[last["state"].isin(["best", "alive"])].sort_values("mean", ascending=False, kind="stable")
-    assert parent.data.tags["race.best"] == " | ".join(alive["cell"])
+    twins = rounds[rounds["state"] == "twin"]
+    named = [c for cell in alive["cell"] for c in [cell, *twins.loc[twins["same_as"] == cell, "cell"]]]
+    assert parent.data.tags["race.best"] == " | ".join(named)
+    for job in jobs.itertuples():  # the weights hash the race read is the run's own
+        assert client.get_run(job.run_id).data.tags[store.TAG_WEIGHTS] == job.weights_hash
     assert parent.data.tags["race.jobs"] == str(len(jobs)) and f"{len(jobs)} used" in again.stdout
     assert parent.data.tags["race.stop"] in again.stdout
     # the sweep's own outcome counts every job the race reused (round 0's and round 1's finished before the kill)
@@ -110,17 +114,33 @@ def test_the_rounds_file_tags_and_child_runs_agree(raced):
 
 
 def test_the_cells_that_barely_train_are_eliminated_early_and_never_the_best(raced):
-    _, uri, _, _, _ = raced
-    rounds = artifact(parent_of(uri), "race/rounds.csv")
+    _, uri, _, _, again = raced
+    parent = parent_of(uri)
+    rounds = artifact(parent, "race/rounds.csv")
     out = rounds[rounds["state"] == "eliminated"]
-    assert set(out["cell"]) == {f"reg={r} act=relu {SLOW_LR}" for r in ("none", "dropout", "l2")}
+    assert set(out["cell"]) == {f"reg={r} act=relu {SLOW_LR}" for r in ("none", "dropout")}  # l2's: a twin of none's
     assert (out["p_holm"] < 0.05 / 2).all() and (out["round"] == 0).any()  # two looks: 0.025 each
     assert rounds["round"].max() == 1 and set(rounds.loc[rounds["round"] == 1, "n"]) == {3}
     assert set(out.loc[out["round"] == 0, "n"]) == {2}  # out early with fewer seeds: unequal n
-    best = parent_of(uri).data.tags["race.best"].split(" | ")
+    best = parent.data.tags["race.best"].split(" | ")
     assert SLOW_LR not in " ".join(best) and {"reg=none", "reg=l2"} <= {c.split()[0] for c in best}
-    none, l2 = (rounds[rounds["cell"] == f"reg={r} act=relu train.learning_rate=0.001"] for r in ("none", "l2"))
-    assert np.allclose(none["mean"], l2["mean"])  # the same numbers: neither can be told from the other
+    assert "twin: reg=l2 act=relu train.learning_rate=0.001 races as reg=none act=relu" in again.stdout
+
+
+def test_l2_trains_bit_identical_weights_to_none_and_races_as_its_twin(raced):
+    _, uri, _, _, _ = raced
+    parent = parent_of(uri)
+    rounds, jobs = artifact(parent, "race/rounds.csv"), artifact(parent, "race/jobs.csv")
+    twins = rounds[rounds["state"] == "twin"]
+    for lr in ("train.learning_rate=0.001", SLOW_LR):
+        l2, none = f"reg=l2 act=relu {lr}", f"reg=none act=relu {lr}"
+        assert twins.loc[twins["cell"] == l2, ["round", "same_as", "n"]].values.tolist() == [[0, none, 2]]
+        hashes = {c: jobs[jobs["cell"] == c].sort_values("seed")["weights_hash"].tolist() for c in (l2, none)}
+        assert hashes[l2] == hashes[none][:2] and len(set(hashes[none])) == len(hashes[none])  # seed by seed
+    assert set(twins["cell"]) == {f"reg=l2 act=relu {lr}" for lr in ("train.learning_rate=0.001", SLOW_LR)}
+    assert len(jobs[jobs["cell"].str.startswith("reg=l2")]) == 4  # round 0 only: no seed of a twin after it
+    dropout = jobs[jobs["cell"].str.startswith("reg=dropout")]["weights_hash"]
+    assert not set(dropout) & set(jobs[jobs["cell"].str.startswith("reg=none")]["weights_hash"])
 
 
 def test_compare_shows_the_race_beside_its_tables(raced):
@@ -157,4 +177,11 @@ def test_the_race_view_shows_each_cells_seeds_and_fate(raced):
         assert fates.loc[cell, "n"] == last["n"]
         out = fates.loc[cell, "left_in"]
         assert out == last["round"] if last["state"] == "eliminated" else np.isnan(out)
-    assert list(fates["state"][:1]) == ["best"] and set(fates["state"]) == {"best", "in the best set", "eliminated"}
+    assert list(fates["state"][:1]) == ["best"] and set(fates["state"]) == {
+        "best",
+        "in the best set",
+        "eliminated",
+        *{f"same as reg=none act=relu {lr}" for lr in ("train.learning_rate=0.001", SLOW_LR)},
+    }
+    for twin in fates.index[fates["state"].str.startswith("same as ")]:  # right after the cell it raced as
+        assert list(fates.index).index(twin) == list(fates.index).index(fates.loc[twin, "state"][8:]) + 1

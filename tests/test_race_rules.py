@@ -74,6 +74,30 @@ def test_the_race_stops_at_max_seeds_or_before_max_jobs():
     assert capped.jobs == 4 and capped.stop.startswith("the next round's 2 jobs would pass max_jobs (5")
 
 
+def test_twins_race_as_one_and_share_its_fate():
+    # b trains exactly as a (same weights at every seed, e.g. input-level l1 beside none); d matches c only at seed 0
+    table = {"a": [0.90, 0.91] * 3, "b": [0.90, 0.91] * 3, "c": [0.80, 0.81] * 3, "d": [0.80, 0.82] * 3}
+    digests = {"a": "wa", "b": "wa", "c": "wc", "d": "wd"}
+
+    def evaluate(round_, jobs):
+        return {
+            (c, s): race_loop.Outcome(table[c][s], "wc0" if c in "cd" and s == 0 else f"{digests[c]}{s}")
+            for c, s in jobs
+        }
+
+    race = race_loop.run(list(table), Rules(min_seeds=2, max_seeds=6, epsilon=0), evaluate)
+    assert race.twins == {"b": "a"} and race.named("a") == ["a", "b"]
+    twin = [r for r in race.rows if r["cell"] == "b"]
+    assert [(r["round"], r["state"], r["same_as"], r["n"]) for r in twin] == [(0, "twin", "a", 2)]
+    assert all(r["same_as"] == "" for r in race.rows if r["cell"] != "b")
+    assert race.best == ["a"] and race.stop == "one cell left"
+    kept = race_loop.run(list(table), Rules(min_seeds=2, max_seeds=6, epsilon=0, merge_twins=False), evaluate)
+    assert kept.twins == {} and set(kept.best) == {"a", "b"} and kept.jobs > race.jobs
+    # values alone (no digests, as in the simulation): nobody is a twin, however equal the numbers
+    plain = race_loop.run(list(table), Rules(min_seeds=2, max_seeds=6, epsilon=0), fixed(table))
+    assert plain.twins == {} and plain.jobs == kept.jobs
+
+
 def planned(*overrides: str):
     """What sweep's callback does first for hydra/sweeper=race: plan round 0 and check every job's config."""
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
@@ -131,6 +155,7 @@ def test_a_bad_race_is_one_line_and_exit_2(tmp_path):
     [
         (["hydra.sweeper.min_seed=2"], "hydra.sweeper.min_seed: unknown key; known keys here: min_seeds, max_seeds"),
         (["hydra.sweeper.alpha=high"], "hydra.sweeper.alpha: Value 'high' of type 'str' could not be converted to"),
+        (["hydra.sweeper.merge_twins=maybe"], "hydra.sweeper.merge_twins: Value 'maybe' is not a valid bool"),
         (["hydra/sweeper=raec"], "hydra/sweeper: unknown option 'raec'; allowed: basic, race, search"),
     ],
 )

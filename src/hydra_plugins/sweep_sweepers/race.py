@@ -26,6 +26,7 @@ class RaceSweeperConf:
     epsilon: float = 0.002  # stop when every survivor is within this of the best (TOST); 0: never
     metric: str = "val_accuracy"  # the last epoch's; test_accuracy uses the test set for selection
     max_jobs: Optional[int] = None  # stop before a round that would pass this many jobs
+    merge_twins: bool = True  # cells whose runs end with bit-identical weights at every seed race as one
     # more swept keys, as for the basic sweeper (a dict, not null, so that hydra.sweeper.params.KEY=... merges in)
     params: Dict[str, str] = field(default_factory=dict)
     swept_keys: List[str] = field(default_factory=lambda: ["train.seed"])  # what the race sweeps itself

@@ -13,7 +13,9 @@ from sweep.analysis.render import Block
 ROUNDS, JOBS = "race/rounds.csv", "race/jobs.csv"
 NOTE = (
     "A race gives cells unequal n by design: a cell leaves once Welch's one-sided test (Holm-corrected, at alpha "
-    "split over the race's rounds) shows it worse than that round's best; its mean rests on the seeds it had."
+    "split over the race's rounds) shows it worse than that round's best; its mean rests on the seeds it had. "
+    "A cell 'same as' another trained bit-identical weights at every seed it had (its runs' weights_hash): it is the "
+    "same experiment, raced once."
 )
 
 
@@ -34,14 +36,25 @@ def load(parent) -> Optional[tuple]:
 
 
 def fates(rounds: pd.DataFrame) -> pd.DataFrame:
-    """One row per cell as the race left it: n, mean, std, state, the round it left and the p that decided it."""
+    """One row per cell as the race left it: n, mean, std, state, the round it left and the p that decided it.
+
+    A twin (a cell whose runs were bit-identical to another's, raced as that one) is listed right after the cell it
+    raced as, with the seeds it had when it merged, as "same as <cell>".
+    """
     last = rounds.sort_values("round", kind="stable").drop_duplicates("cell", keep="last")
+    same_as = last["same_as"].fillna("") if "same_as" in last else pd.Series("", index=last.index)
+    twin = last["state"] == "twin"
     out = last.assign(
-        state=last["state"].where(last["state"] != "alive", "in the best set"),
+        state=last["state"].where(last["state"] != "alive", "in the best set").where(~twin, "same as " + same_as),
         left_in=last["round"].where(last["state"].isin(["eliminated", "failed"])),
     )
     order = {"best": 0, "in the best set": 1, "eliminated": 2, "failed": 3}
-    out = out.assign(_o=out["state"].map(order), _m=-out["mean"]).sort_values(["_o", "left_in", "_m"], kind="stable")
+    out = out.assign(_o=out["state"].map(order), _l=out["left_in"], _m=-out["mean"], _t=twin.astype(int))
+    by_cell = out.set_index("cell")
+    for i in out.index[twin]:  # sorted as the cell it raced as, right after it
+        first = by_cell.loc[same_as[i]]
+        out.loc[i, ["_o", "_l", "_m"]] = [first["_o"], first["_l"], first["_m"]]
+    out = out.sort_values(["_o", "_l", "_m", "_t"], kind="stable")
     return out[["cell", "n", "mean", "std", "state", "left_in", "p_holm"]].reset_index(drop=True)
 
 

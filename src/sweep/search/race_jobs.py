@@ -3,7 +3,7 @@
 import copy
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import DictConfig, OmegaConf
@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from sweep.config import cells
 from sweep.config.overrides import env_overrides
 from sweep.search import race_plan
-from sweep.search.race_loop import Job
+from sweep.search.race_loop import Job, Outcome
 from sweep.search.race_rules import Rules
 from sweep.tracking import store
 
@@ -53,8 +53,8 @@ class Jobs:
     failures: List[JobReturn] = field(default_factory=list)
     launched: int = 0
 
-    def evaluate(self, round_: int, batch: List[Job]) -> Dict[Job, Optional[float]]:
-        """Each job's metric value (None where it failed), reusing what the store has already finished."""
+    def evaluate(self, round_: int, batch: List[Job]) -> Dict[Job, Outcome]:
+        """Each job's metric value (None where it failed) and weights hash, reusing what the store has finished."""
         plans = {job: self.cells[job[0]].planned(job[1]) for job in batch}
         digests = {job: plan["config_hash"] for job, plan in plans.items()}
         retrain = bool(next(iter(self.cells.values())).config.retrain)
@@ -68,14 +68,16 @@ class Jobs:
         values = {}
         for job in batch:
             run = None if job in failed else done.get(digests[job])
-            values[job] = run.data.metrics.get(self.rules.metric) if run is not None else None
+            value = run.data.metrics.get(self.rules.metric) if run is not None else None
+            values[job] = Outcome(value, run.data.tags.get(store.TAG_WEIGHTS) if run is not None else None)
             self.used.append(
                 {
                     "round": round_,
                     **plans[job],  # cell, run (its name), cell_hash, config_hash
                     "seed": job[1],
                     "run_id": run.info.run_id if run is not None else None,
-                    "value": values[job],
+                    "value": value,
+                    "weights_hash": values[job].digest,
                     "reused": job not in todo,
                 }
             )

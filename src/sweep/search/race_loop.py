@@ -2,10 +2,15 @@
 
 The sweeper and the simulation (benchmarks/race.py) both run this loop; only how a round's jobs get their values
 differs (Hydra's launcher and MLflow, or random draws).
+
+Twins: cells whose jobs trained bit-identical weights at every seed so far (equal `Outcome.digest`s) are one
+experiment under several names. With `merge_twins` (the default) the later ones race as the first: they leave the
+rounds (state `twin`, `same_as` the first) and share its fate; no more of their seeds are paid for, and the tests
+count the experiment once.
 """
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -13,8 +18,18 @@ from sweep.search import racing
 from sweep.search.race_rules import Rules
 
 Job = Tuple[str, int]  # (cell, seed)
-# evaluate(round, jobs) -> each job's metric value, None for a job that failed
-Evaluate = Callable[[int, List[Job]], Dict[Job, Optional[float]]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A job as the race reads it: its metric value (None: it failed) and what it trained, hashed (None: unknown)."""
+
+    value: Optional[float]
+    digest: Optional[str] = None
+
+
+# evaluate(round, jobs) -> each job's Outcome, or just its metric value (None for a job that failed)
+Evaluate = Callable[[int, List[Job]], Dict[Job, Union[None, float, Outcome]]]
 
 
 @dataclass
@@ -25,7 +40,9 @@ class Race:
     values: Dict[str, List[float]] = field(default_factory=dict)
     alive: List[str] = field(default_factory=list)
     failed: List[str] = field(default_factory=list)
-    rows: List[dict] = field(default_factory=list)  # one per round and cell: round, cell, n, mean, std, p_holm, state
+    twins: Dict[str, str] = field(default_factory=dict)  # cell -> the cell it races as (bit-identical runs)
+    digests: Dict[Job, str] = field(default_factory=dict)
+    rows: List[dict] = field(default_factory=list)  # per round and cell: round, cell, n, mean, std, p_holm, state…
     jobs: int = 0
     rounds: int = 0
     stop: Optional[str] = None
@@ -34,6 +51,10 @@ class Race:
     def best(self) -> List[str]:
         """The winner, or the cells that remain, best first."""
         return sorted(self.alive, key=lambda c: -float(np.mean(self.values[c])))
+
+    def named(self, cell: str) -> List[str]:
+        """The cell and its twins (the cells that race as it), in grid order."""
+        return [cell, *[c for c in self.cells if self.twins.get(c) == cell]]
 
 
 def run(cells: List[str], rules: Rules, evaluate: Evaluate, after_round: Callable[[Race], None] = None) -> Race:
@@ -45,7 +66,8 @@ def run(cells: List[str], rules: Rules, evaluate: Evaluate, after_round: Callabl
         batch = [(cell, seed) for cell in race.alive for seed in range(seeds, want)]
         _record_values(race, batch, evaluate(race.rounds, batch))
         seeds = want
-        race.stop = _judge_round(race, rules, seeds)
+        twins = _merge_twins(race, seeds) if rules.merge_twins else []
+        race.stop = _judge_round(race, rules, seeds, twins)
         if after_round:
             after_round(race)
         if race.stop:
@@ -54,10 +76,14 @@ def run(cells: List[str], rules: Rules, evaluate: Evaluate, after_round: Callabl
         race.rounds += 1
 
 
-def _record_values(race: Race, batch: List[Job], values: Dict[Job, Optional[float]]) -> None:
+def _record_values(race: Race, batch: List[Job], values: Dict[Job, Union[None, float, Outcome]]) -> None:
     race.jobs += len(batch)
     for cell, seed in batch:
-        value = values.get((cell, seed))
+        outcome = values.get((cell, seed))
+        outcome = outcome if isinstance(outcome, Outcome) else Outcome(outcome)
+        value = outcome.value
+        if outcome.digest is not None:
+            race.digests[(cell, seed)] = outcome.digest
         if value is None or not np.isfinite(value):
             if cell not in race.failed:
                 race.failed.append(cell)
@@ -65,13 +91,35 @@ def _record_values(race: Race, batch: List[Job], values: Dict[Job, Optional[floa
             race.values[cell].append(float(value))
 
 
-def _judge_round(race: Race, rules: Rules, seeds: int) -> Optional[str]:
+def _merge_twins(race: Race, seeds: int) -> List[str]:
+    """Take out of the race every alive cell whose digests at seeds 0..seeds-1 equal an earlier alive cell's.
+
+    Returns the new twins (race.twins maps each to its first). A cell with a job of unknown digest is nobody's twin.
+    """
+    first: Dict[tuple, str] = {}
+    new = []
+    for cell in race.alive:
+        key = tuple(race.digests.get((cell, s)) for s in range(seeds))
+        if cell in race.failed or None in key:
+            continue
+        if key in first:
+            race.twins[cell] = first[key]
+            new.append(cell)
+        else:
+            first[key] = cell
+    race.alive = [c for c in race.alive if c not in new]
+    return new
+
+
+def _judge_round(race: Race, rules: Rules, seeds: int, twins: List[str]) -> Optional[str]:
     """Judge the round, write its rows, drop the eliminated and the failed; return why the race stops, or None."""
     failed = [c for c in race.alive if c in race.failed]
     race.alive = [c for c in race.alive if c not in race.failed]
     verdict = racing.judge({c: np.array(race.values[c]) for c in race.alive}, rules) if race.alive else None
     for cell in failed:
         race.rows.append(_row(race, cell, np.nan, racing.FAILED))
+    for cell in twins:
+        race.rows.append(_row(race, cell, np.nan, racing.TWIN))
     for cell in race.alive:
         race.rows.append(_row(race, cell, verdict.p_holm.get(cell, np.nan), verdict.state(cell)))
     if verdict is None:
@@ -99,4 +147,5 @@ def _row(race: Race, cell: str, p_holm: float, state: str) -> dict:
         "std": float(x.std(ddof=1)) if len(x) > 1 else np.nan,
         "p_holm": p_holm,
         "state": state,
+        "same_as": race.twins.get(cell, ""),
     }

@@ -11,7 +11,7 @@ from sweep.search.race_rules import Rules
 from sweep.tracking import records, store
 
 ROUNDS, JOBS, PLAN = "race/rounds.csv", "race/jobs.csv", store.PLANNED_CELLS
-ROUND_COLUMNS = ["round", "cell", "n", "mean", "std", "p_holm", "state"]
+ROUND_COLUMNS = ["round", "cell", "n", "mean", "std", "p_holm", "state", "same_as"]
 TEST_SET_NOTE = (
     "cells were selected on test_accuracy: the test set was used for selection, so the winner's test accuracy "
     "is optimistically biased (the default, val_accuracy, keeps the test set out of it)"
@@ -38,8 +38,11 @@ def writer(uri: str, parent_id: str, jobs: Jobs) -> Callable[[Race], None]:
         plan = [{k: u[k] for k in ("cell", "run", "cell_hash", "config_hash")} for u in jobs.used]
         records.log_json(uri, parent_id, {"cells": plan}, PLAN)
         tags = {"race.rounds": race.rounds + 1, "race.jobs": race.jobs, "sweep.n_jobs": race.jobs}
+        tags["race.twins"] = len(race.twins)
         if race.stop:
-            tags.update({"race.best": " | ".join(race.best), "race.stop": race.stop})
+            tags.update(
+                {"race.best": " | ".join(c for best in race.best for c in race.named(best)), "race.stop": race.stop}
+            )
         records.set_tags(uri, parent_id, tags)
 
     return write
@@ -56,8 +59,12 @@ def round_lines(race: Race, jobs: Jobs) -> List[str]:
     for r in rows:
         if r["state"] in ("eliminated", "failed"):
             p = f" (p Holm {r['p_holm']:.3g} vs the best)" if np.isfinite(r["p_holm"]) else ""
-            out.append(f"  {r['state']}: {r['cell']} ({r['mean']:.4f}, n={r['n']}){p}")
-    out.append(f"  {len(race.alive)} of {len(race.cells)} cells alive")
+            twins = race.named(r["cell"])[1:]
+            along = f", with its twin(s) {', '.join(twins)}" if twins else ""
+            out.append(f"  {r['state']}: {r['cell']} ({r['mean']:.4f}, n={r['n']}){p}{along}")
+        elif r["state"] == "twin":
+            out.append(f"  twin: {r['cell']} races as {r['same_as']} (bit-identical weights at every seed, n={r['n']})")
+    out.append(f"  {len(race.alive)} of {len(race.cells)} cells alive" + _twins_note(race))
     return out
 
 
@@ -65,10 +72,18 @@ def end_lines(race: Race, jobs: Jobs, rules: Rules) -> List[str]:
     """How the race ended: why, the winner (or the set that remains), and the jobs against the exhaustive grid."""
     exhaustive = len(race.cells) * rules.max_seeds
     reused = sum(u["reused"] for u in jobs.used)
-    winners = [f"{c} ({rules.metric} {np.mean(race.values[c]):.4f}, n={len(race.values[c])})" for c in race.best]
+    winners = [
+        f"{' = '.join(race.named(c))} ({rules.metric} {np.mean(race.values[c]):.4f}, n={len(race.values[c])})"
+        for c in race.best
+    ]
     lines = [f"stopped after round {race.rounds}: {race.stop}", f"best: {' | '.join(winners) or 'none'}"]
     lines.append(
         f"jobs: {race.jobs} used ({race.jobs - reused} run now, {reused} reused) of the exhaustive {exhaustive} "
         f"({len(race.cells)} cells x {rules.max_seeds} seeds): {100 * (1 - race.jobs / exhaustive):.0f}% saved"
     )
     return lines + ([f"note: {TEST_SET_NOTE}"] if rules.metric == "test_accuracy" else [])
+
+
+def _twins_note(race: Race) -> str:
+    alive = sum(len(race.named(c)) - 1 for c in race.alive)
+    return f" (and {alive} twin(s) racing as them)" if alive else ""

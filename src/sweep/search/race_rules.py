@@ -21,6 +21,7 @@ class Rules:
     epsilon: float = 0.002
     metric: str = "val_accuracy"
     max_jobs: Optional[int] = None
+    merge_twins: bool = True  # cells with bit-identical weights at every seed so far race as one (race_loop)
 
     @property
     def looks(self) -> int:
@@ -63,6 +64,7 @@ def from_config(sweeper: Any) -> Rules:
         "null (no limit) or an integer >= 1",
         rules.max_jobs,
     )
+    _check(isinstance(rules.merge_twins, bool), f"{KEY}merge_twins", "true or false", rules.merge_twins)
     return rules
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from sweep.analysis import equivalence, stats
 from sweep.search.race_rules import Rules
 
-BEST, ALIVE, ELIMINATED, FAILED = "best", "alive", "eliminated", "failed"
+BEST, ALIVE, ELIMINATED, FAILED, TWIN = "best", "alive", "eliminated", "failed", "twin"
 
 
 @dataclass

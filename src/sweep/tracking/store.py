@@ -33,6 +33,7 @@ TAG_CELL = "cell"  # the cell's name (sweep.config.cells): every swept key but t
 TAG_CELL_HASH = "cell_hash"  # the cell's identity: its config without train.seed and tracking-only keys
 TAG_HASH = "config_hash"  # one job's identity: the cell and its seed (resume skips a FINISHED one)
 TAG_FACTORS = "sweep.factors"  # on the parent: the swept keys compare groups by, comma-separated
+TAG_WEIGHTS = "weights_hash"  # a job's trained weights, hashed: equal only for bit-identical training
 TAG_PRUNED = "pruned_at_epoch"  # set on the run of a search trial that its pruner stopped early
 
 

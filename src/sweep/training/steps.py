@@ -7,8 +7,8 @@ from omegaconf import OmegaConf
 
 from sweep import data
 from sweep.config import cells
-from sweep.tracking import models, runs, study
-from sweep.training import curves, export, model
+from sweep.tracking import models, runs, store, study
+from sweep.training import curves, export, identity, model
 from sweep.training.cell import Cell, JobContext
 from sweep.training.runtime import Phases, peak_rss_mb, settle_memory
 
@@ -47,12 +47,13 @@ def log_results(
     """Into the cell's active run: its final metrics, learning curves, Hydra's files, the model and its phases.
 
     A search trial its pruner stopped (`pruned`: the epoch) gets the tag pruned_at_epoch and no model: it is not a
-    full-length result. Returns the final metrics with the last epoch's (already logged per epoch).
+    full-length result. Every run gets the tag weights_hash (sweep.training.identity), by which a race finds twins.
+    Returns the final metrics with the last epoch's (already logged per epoch).
     """
     stored = data.raw(cell.cfg.data.name, cell.cfg.data.path)  # as stored: the logged model takes these images
     with phases("log_metrics"):
         runs.log_final(final)
-        runs.set_tags({study.TAG_PRUNED: pruned} if pruned else {})
+        runs.set_tags({store.TAG_WEIGHTS: identity.weights_hash(net), **({study.TAG_PRUNED: pruned} if pruned else {})})
     with phases("log_plots"):
         runs.log_figures(curves.learning_curves(history, cell.run_name))
     with phases("log_config"):
