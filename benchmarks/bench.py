@@ -21,6 +21,8 @@ import time
 from itertools import product
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 REGS = ["none", "dropout", "batchnorm", "l1", "l2", "dropout_batchnorm", "batchnorm_l1", "batchnorm_l2"]
 ACTS = ["relu", "leaky_relu", "tanh", "sigmoid"]
@@ -152,6 +154,43 @@ def sweep(cells, data_args: list, epochs: int, seed_counts: list, fuses: list) -
             one_sweep(cells, study, args, seeds, fuse)
 
 
+def accuracy_lines(study: list, runs: list) -> list:
+    """Per cell: the study loop's test accuracy, the sweep's at seed 0 and over its seeds; how far apart they are.
+
+    The same seed gives every cell the same batch order, so one seed's cells share its luck: the differences are
+    judged against the sweep's own seed-to-seed spread, cell by cell, not against each other.
+    """
+    by_cell = {}
+    for r in runs:
+        by_cell.setdefault((r.data.params["reg"], r.data.params["act"]), {})[int(r.data.params["train.seed"])] = float(
+            r.data.metrics["test_accuracy"]
+        )
+    seeds = max(len(v) for v in by_cell.values())
+    out = [f"{'cell':36} {'study test':>10} {'sweep test':>10}" + (f" {'sweep mean ± sd':>17}" if seeds > 1 else "")]
+    diffs, inside = [], 0
+    for result in study:
+        got = by_cell[result["cell"]]
+        values = np.array([got[s] for s in sorted(got)])
+        line = f"{'reg={} act={}'.format(*result['cell']):36} {result['test']:10.4f} {got[min(got)]:10.4f}"
+        if seeds > 1:
+            sd = values.std(ddof=1)
+            line += f" {values.mean():10.4f} ± {sd:.4f}"
+            inside += abs(values.mean() - result["test"]) <= 2 * sd * np.sqrt(1 + 1 / len(values))
+        diffs.append(values.mean() - result["test"])
+        out.append(line)
+    d = np.array(diffs)
+    out.append(
+        f"test accuracy, sweep{' (mean over seeds)' if seeds > 1 else ''} - study loop: mean {d.mean():+.4f}, "
+        f"range {d.min():+.4f} .. {d.max():+.4f} over {len(d)} cells"
+    )
+    if seeds > 1:
+        out.append(
+            f"the study loop's one run lies within 2 sd of a new run of the sweep's cell (its {seeds} seeds' sd) in "
+            f"{inside} of {len(d)} cells"
+        )
+    return out
+
+
 def one_sweep(cells, study: list, args: list, seeds: int, fuse: int) -> None:
     """One sweep command against the study's measured loop: per-cell accuracies, the breakdown, the ratio."""
     from breakdown import breakdown
@@ -163,17 +202,10 @@ def one_sweep(cells, study: list, args: list, seeds: int, fuse: int) -> None:
     started = time.time()
     wall, _ = sh(sys.executable, "-m", "sweep.train", "-m", *command, env=env_for(where))
     runs = job_runs(env_for(where)["MLFLOW_TRACKING_URI"])
-    first_seed = [r for r in runs if seeds == 1 or r.data.params["train.seed"] == "0"]
-    by_cell = {(r.data.params["reg"], r.data.params["act"]): r for r in first_seed}
     print(f"\n== sweep: {len(cells)} cells x {seeds} seed(s), fuse={fuse}: {len(runs)} runs ==")
     print(f"command: python -m sweep.train -m {' '.join(command)}")
-    print(f"{'cell':32} {'study test':>10} {'sweep test':>10} {'study s':>8}")
-    for result in study:
-        run = by_cell[result["cell"]]
-        print(
-            f"{'reg={} act={}'.format(*result['cell']):32} {result['test']:10.4f} "
-            f"{run.data.metrics['test_accuracy']:10.4f} {result['wall']:8.1f}"
-        )
+    for line in accuracy_lines(study, runs):
+        print(line)
     breakdown(runs, started, wall, str(REPO / "conf"), args)
     study_all = sum(r["wall"] for r in study) * seeds
     label = f"{seeds} seeds projected from the one measured here" if seeds > 1 else "measured"
