@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from sweep.search import racing
+from sweep.search import race_twins, racing
 from sweep.search.race_rules import Rules
 
 Job = Tuple[str, int]  # (cell, seed)
@@ -66,7 +66,7 @@ def run(cells: List[str], rules: Rules, evaluate: Evaluate, after_round: Callabl
         batch = [(cell, seed) for cell in race.alive for seed in range(seeds, want)]
         _record_values(race, batch, evaluate(race.rounds, batch))
         seeds = want
-        twins = _merge_twins(race, seeds) if rules.merge_twins else []
+        twins = race_twins.merge(race, seeds) if rules.merge_twins else []
         race.stop = _judge_round(race, rules, seeds, twins)
         if after_round:
             after_round(race)
@@ -89,26 +89,6 @@ def _record_values(race: Race, batch: List[Job], values: Dict[Job, Union[None, f
                 race.failed.append(cell)
         elif cell not in race.failed:
             race.values[cell].append(float(value))
-
-
-def _merge_twins(race: Race, seeds: int) -> List[str]:
-    """Take out of the race every alive cell whose digests at seeds 0..seeds-1 equal an earlier alive cell's.
-
-    Returns the new twins (race.twins maps each to its first). A cell with a job of unknown digest is nobody's twin.
-    """
-    first: Dict[tuple, str] = {}
-    new = []
-    for cell in race.alive:
-        key = tuple(race.digests.get((cell, s)) for s in range(seeds))
-        if cell in race.failed or None in key:
-            continue
-        if key in first:
-            race.twins[cell] = first[key]
-            new.append(cell)
-        else:
-            first[key] = cell
-    race.alive = [c for c in race.alive if c not in new]
-    return new
 
 
 def _judge_round(race: Race, rules: Rules, seeds: int, twins: List[str]) -> Optional[str]:
