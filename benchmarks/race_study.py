@@ -81,39 +81,32 @@ def indistinguishable(runs, keys: list, metric: str) -> set:
     return {cells.name(row) for row in keep[keys].astype(str).to_dict("records")}
 
 
-def replay(where: Path, rules) -> tuple:
-    """The race's loop (sweep.search.race_loop) over the exhaustive store's runs; returns (race, runs it read)."""
-    import mlflow
+def finished_outcomes(where: Path, metric: str) -> dict:
+    """(cell, seed) -> the Outcome the race would read from the store's FINISHED run of that job."""
+    from mlflow import MlflowClient
 
-    from sweep.search import race_loop
+    from sweep.search.race_jobs import outcome
     from sweep.tracking import store
 
-    every = mlflow.search_runs(
-        [mlflow.get_experiment_by_name("sweep").experiment_id],
-        filter_string="tags.sweep_role = 'job' and attributes.status = 'FINISHED'",
-        max_results=100000,
-    )
-    hashes = every.get(f"tags.{store.TAG_WEIGHTS}", [None] * len(every))
-    found = {
-        (cell, int(seed)): race_loop.Outcome(value, digest if isinstance(digest, str) else None)
-        for cell, seed, value, digest in zip(
-            every["tags.cell"], every["params.train.seed"], every[f"metrics.{rules.metric}"], hashes, strict=True
-        )
-    }
-    cells = sorted({cell for cell, _ in found})
-    return race_loop.run(cells, rules, lambda round_, jobs: {job: found[job] for job in jobs}), found
+    uri = f"sqlite:///{where / 'mlflow.db'}"
+    experiment = MlflowClient(uri).get_experiment_by_name("sweep").experiment_id
+    runs = store.finished_runs(uri, experiment).values()
+    return {(r.data.tags[store.TAG_CELL], int(r.data.params["train.seed"])): outcome(r, metric) for r in runs}
 
 
 def print_replays(where: Path, args: argparse.Namespace, winner: str, race_jobs: int) -> None:
-    """The race with other settings, replayed on the exhaustive sweep's runs; the first is the race that ran."""
+    """The race with other settings (sweep.search.race_loop), replayed on the exhaustive sweep's runs."""
+    from sweep.search import race_loop
     from sweep.search.race_rules import Rules
 
     print("\nreplayed on the exhaustive sweep's runs (the same values, seed by seed):")
-    store_runs(where)  # points MLflow at the exhaustive store
+    found = finished_outcomes(where, Rules.metric)
+    cells = sorted({cell for cell, _ in found})
     for min_seeds, twins in ((args.race_min_seeds, True), (args.race_min_seeds, False), (3, True), (3, False)):
         if min_seeds > args.seeds:
             continue
-        race, found = replay(where, Rules(min_seeds=min_seeds, max_seeds=args.seeds, merge_twins=twins))
+        rules = Rules(min_seeds=min_seeds, max_seeds=args.seeds, merge_twins=twins)
+        race = race_loop.run(cells, rules, lambda round_, jobs: {job: found[job] for job in jobs})
         exhaustive = len(race.cells) * args.seeds
         same = f" (the race above, which used {race_jobs})" if (min_seeds, twins) == (args.race_min_seeds, True) else ""
         print(

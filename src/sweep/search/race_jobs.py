@@ -40,6 +40,13 @@ class Cell:
         return {"cell": self.name, "run": run, "cell_hash": cells.cell_hash(cfg), "config_hash": cells.config_hash(cfg)}
 
 
+def outcome(run: Any, metric: str) -> Outcome:
+    """What the race reads from a job's FINISHED run: its metric (the last epoch's) and its weights hash."""
+    if run is None:
+        return Outcome(None)
+    return Outcome(run.data.metrics.get(metric), run.data.tags.get(store.TAG_WEIGHTS))
+
+
 @dataclass
 class Jobs:
     """Runs each round's jobs: FINISHED runs of the same config are reused, the rest go to Hydra's launcher."""
@@ -68,15 +75,14 @@ class Jobs:
         values = {}
         for job in batch:
             run = None if job in failed else done.get(digests[job])
-            value = run.data.metrics.get(self.rules.metric) if run is not None else None
-            values[job] = Outcome(value, run.data.tags.get(store.TAG_WEIGHTS) if run is not None else None)
+            values[job] = outcome(run, self.rules.metric)
             self.used.append(
                 {
                     "round": round_,
                     **plans[job],  # cell, run (its name), cell_hash, config_hash
                     "seed": job[1],
                     "run_id": run.info.run_id if run is not None else None,
-                    "value": value,
+                    "value": values[job].value,
                     "weights_hash": values[job].digest,
                     "reused": job not in todo,
                 }
