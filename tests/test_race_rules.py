@@ -78,19 +78,28 @@ def test_twins_race_as_one_and_share_its_fate():
     # b trains exactly as a (same weights at every seed, e.g. input-level l1 beside none); d matches c only at seed 0
     table = {"a": [0.90, 0.91] * 3, "b": [0.90, 0.91] * 3, "c": [0.80, 0.81] * 3, "d": [0.80, 0.82] * 3}
     digests = {"a": "wa", "b": "wa", "c": "wc", "d": "wd"}
+    asked = []
 
     def evaluate(round_, jobs):
+        asked.append(sorted(jobs))
         return {
             (c, s): race_loop.Outcome(table[c][s], "wc0" if c in "cd" and s == 0 else f"{digests[c]}{s}")
             for c, s in jobs
         }
 
-    race = race_loop.run(list(table), Rules(min_seeds=2, max_seeds=6, epsilon=0), evaluate)
+    race = race_loop.run(list(table), Rules(min_seeds=2, max_seeds=6, epsilon=0, twin_seeds=2), evaluate)
+    assert asked[0] == sorted((c, s) for c in table for s in (0, 1))  # round 0 in one batch: twins need 2 seeds
     assert race.twins == {"b": "a"} and race.named("a") == ["a", "b"]
     twin = [r for r in race.rows if r["cell"] == "b"]
     assert [(r["round"], r["state"], r["same_as"], r["n"]) for r in twin] == [(0, "twin", "a", 2)]
     assert all(r["same_as"] == "" for r in race.rows if r["cell"] != "b")
     assert race.best == ["a"] and race.stop == "one cell left"
+    # the default twin_seeds=1: every cell's seed 0 first, then seed 1 only for the cells that are nobody's twin
+    asked.clear()
+    early = race_loop.run(list(table), Rules(min_seeds=2, max_seeds=6, epsilon=0), evaluate)
+    assert asked[:2] == [[(c, 0) for c in "abcd"], [("a", 1), ("c", 1)]]
+    assert early.twins == {"b": "a", "d": "c"} and early.jobs == 4 + 2 < race.jobs  # c is out at round 0
+    assert [(r["state"], r["n"]) for r in early.rows if r["cell"] in "bd"] == [("twin", 1), ("twin", 1)]
     kept = race_loop.run(list(table), Rules(min_seeds=2, max_seeds=6, epsilon=0, merge_twins=False), evaluate)
     assert kept.twins == {} and set(kept.best) == {"a", "b"} and kept.jobs > race.jobs
     # values alone (no digests, as in the simulation): nobody is a twin, however equal the numbers
@@ -125,6 +134,7 @@ BAD = [
     (GRID + ["hydra.sweeper.alpha=1.5"], "hydra.sweeper.alpha must be in (0, 1), got 1.5"),
     (GRID + ["hydra.sweeper.epsilon=-0.01"], "hydra.sweeper.epsilon must be >= 0 (0: no practical-equivalence stop)"),
     (GRID + ["hydra.sweeper.step=0"], "hydra.sweeper.step must be an integer >= 1, got 0"),
+    (GRID + ["hydra.sweeper.twin_seeds=4"], "hydra.sweeper.twin_seeds must be an integer from 1 to hydra.sweeper.min"),
     (GRID + ["hydra.sweeper.metric=test_loss"], "hydra.sweeper.metric must be one of val_accuracy, test_accuracy"),
     (
         GRID + ["hydra.sweeper.max_jobs=5"],

@@ -27,6 +27,7 @@ class RaceSweeperConf:
     metric: str = "val_accuracy"  # the last epoch's; test_accuracy uses the test set for selection
     max_jobs: Optional[int] = None  # stop before a round that would pass this many jobs
     merge_twins: bool = True  # cells whose runs end with bit-identical weights at every seed race as one
+    twin_seeds: int = 1  # seeds of round 0 that every cell runs before twins are merged (1..min_seeds)
     # more swept keys, as for the basic sweeper (a dict, not null, so that hydra.sweeper.params.KEY=... merges in)
     params: Dict[str, str] = field(default_factory=dict)
     swept_keys: List[str] = field(default_factory=lambda: ["train.seed"])  # what the race sweeps itself

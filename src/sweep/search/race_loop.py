@@ -6,7 +6,8 @@ differs (Hydra's launcher and MLflow, or random draws).
 Twins: cells whose jobs trained bit-identical weights at every seed so far (equal `Outcome.digest`s) are one
 experiment under several names. With `merge_twins` (the default) the later ones race as the first: they leave the
 rounds (state `twin`, `same_as` the first) and share its fate; no more of their seeds are paid for, and the tests
-count the experiment once.
+count the experiment once. Round 0 runs every cell at its first `twin_seeds` seeds (default 1) before the rest of
+its seeds, so a twin found there pays for no more.
 """
 
 from dataclasses import dataclass, field
@@ -63,10 +64,12 @@ def run(cells: List[str], rules: Rules, evaluate: Evaluate, after_round: Callabl
     seeds = 0
     want = rules.min_seeds
     while True:
-        batch = [(cell, seed) for cell in race.alive for seed in range(seeds, want)]
-        _record_values(race, batch, evaluate(race.rounds, batch))
+        twins = []
+        for first, last in _stages(rules, seeds, want):
+            batch = [(cell, seed) for cell in race.alive for seed in range(first, last)]
+            _record_values(race, batch, evaluate(race.rounds, batch))
+            twins += race_twins.merge(race, last) if rules.merge_twins else []
         seeds = want
-        twins = race_twins.merge(race, seeds) if rules.merge_twins else []
         race.stop = _judge_round(race, rules, seeds, twins)
         if after_round:
             after_round(race)
@@ -74,6 +77,13 @@ def run(cells: List[str], rules: Rules, evaluate: Evaluate, after_round: Callabl
             return race
         want = min(seeds + rules.step, rules.max_seeds)
         race.rounds += 1
+
+
+def _stages(rules: Rules, seeds: int, want: int) -> List[Tuple[int, int]]:
+    """The seed ranges a round runs one after the other: round 0 runs twin_seeds first, so twins skip the rest."""
+    if seeds == 0 and rules.merge_twins and 0 < rules.twin_seeds < want:
+        return [(0, rules.twin_seeds), (rules.twin_seeds, want)]
+    return [(seeds, want)]
 
 
 def _record_values(race: Race, batch: List[Job], values: Dict[Job, Union[None, float, Outcome]]) -> None:

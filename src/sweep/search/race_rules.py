@@ -22,6 +22,7 @@ class Rules:
     metric: str = "val_accuracy"
     max_jobs: Optional[int] = None
     merge_twins: bool = True  # cells with bit-identical weights at every seed so far race as one (race_loop)
+    twin_seeds: int = 1  # round 0 runs every cell at this many seeds first, merges twins, then seeds the rest
 
     @property
     def looks(self) -> int:
@@ -33,7 +34,7 @@ class Rules:
         """The level of each round's tests: alpha split evenly over the possible looks (Bonferroni).
 
         Testing the same cells again after every round is sequential testing: at alpha per look the true best was
-        eliminated in up to 10.4% of simulated races at alpha = 0.05 (benchmarks/race.py, docs/race.md). The even
+        eliminated in about 10% of simulated races at alpha = 0.05 (benchmarks/race.py, docs/race.md). The even
         split holds whatever the dependence between rounds; group-sequential boundaries (Pocock) would be less
         strict, but they assume known variances and equal steps, which a t-test on 2-10 seeds is far from.
         """
@@ -65,6 +66,12 @@ def from_config(sweeper: Any) -> Rules:
         rules.max_jobs,
     )
     _check(isinstance(rules.merge_twins, bool), f"{KEY}merge_twins", "true or false", rules.merge_twins)
+    _check(
+        _integer(rules.twin_seeds) and 1 <= rules.twin_seeds <= rules.min_seeds,
+        f"{KEY}twin_seeds",
+        f"an integer from 1 to hydra.sweeper.min_seeds ({rules.min_seeds})",
+        rules.twin_seeds,
+    )
     return rules
 
 
