@@ -4,6 +4,7 @@
     python benchmarks/race.py --simulate 2000 --shape ties --naive   # the hardest shape, without the looks' correction
     python benchmarks/race.py --study                     # 32 cells, full data, 12 epochs: race vs 5 seeds each
     python benchmarks/race.py --study --limit 3000 --epochs 2 --regs none,dropout --acts relu,sigmoid   # a try
+    python benchmarks/race.py --replay DIR                # other settings replayed on --study's exhaustive store
 
 Prints figures; it asserts nothing. The simulation's last line: `best eliminated in P% of N simulated races, jobs
 saved S%`. Both the simulation and the sweeper run sweep.search.race_loop (one implementation of the rules).
@@ -83,6 +84,7 @@ def main() -> None:
     parser.add_argument("--naive", action="store_true", help="test at alpha every round (no correction for looks)")
     parser.add_argument("--seed", type=int, default=0, help="the simulation's random seed")
     parser.add_argument("--study", action="store_true", help="race the real study and run it exhaustively")
+    parser.add_argument("--replay", metavar="DIR", help="replay the rules on an exhaustive store (DIR/mlflow.db)")
     parser.add_argument("--min-seeds", type=int, default=Rules.min_seeds)
     parser.add_argument("--max-seeds", type=int, default=Rules.max_seeds)
     parser.add_argument("--step", type=int, default=Rules.step)
@@ -94,8 +96,12 @@ def main() -> None:
         import race_study
 
         race_study.main(rest)
-    if not (args.simulate or args.study):
-        parser.error("give --simulate N or --study")
+    if args.replay:
+        import race_study
+
+        race_study.print_replay(Path(args.replay))
+    if not (args.simulate or args.study or args.replay):
+        parser.error("give --simulate N, --study or --replay DIR")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,7 @@
 Run through `python benchmarks/race.py --study [options]`; prints jobs used, wall time, the race's winner and whether
 it lies in the exhaustive sweep's "indistinguishable from best" set (compare's ranking).
 
-Then it replays the race's rules on the exhaustive sweep's runs (their values and weights hashes, seed by seed): a
-job's training is deterministic for its config and seed (the race's runs and the exhaustive ones agree bit for bit),
-so a replay is what a race with other settings would have done on this study, without training it again.
+Then it replays the race's rules with other settings on the exhaustive sweep's runs (race_replay.py).
 """
 
 import argparse
@@ -15,6 +13,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import race_replay
 
 REGS = "none,dropout,batchnorm,l1,l2,dropout_batchnorm,batchnorm_l1,batchnorm_l2"
 ACTS = "relu,leaky_relu,tanh,sigmoid"
@@ -28,6 +28,8 @@ def parse(argv: list) -> argparse.Namespace:
     parser.add_argument("--regs", default=REGS)
     parser.add_argument("--acts", default=ACTS)
     parser.add_argument("--race-min-seeds", type=int, default=2, help="round 0's seeds (default: %(default)s)")
+    parser.add_argument("--race-max-jobs", type=int, help="the race's budget (hydra.sweeper.max_jobs; default none)")
+    parser.add_argument("--exhaustive", metavar="DIR", help="reuse the exhaustive store an earlier --study left")
     parser.add_argument("--seeds", type=int, default=5, help="the exhaustive sweep's seeds = the race's max_seeds")
     return parser.parse_args(argv)
 
@@ -81,40 +83,18 @@ def indistinguishable(runs, keys: list, metric: str) -> set:
     return {cells.name(row) for row in keep[keys].astype(str).to_dict("records")}
 
 
-def finished_outcomes(where: Path, metric: str) -> dict:
-    """(cell, seed) -> the Outcome the race would read from the store's FINISHED run of that job."""
-    from mlflow import MlflowClient
-
-    from sweep.search.race_jobs import outcome
-    from sweep.tracking import store
-
-    uri = f"sqlite:///{where / 'mlflow.db'}"
-    experiment = MlflowClient(uri).get_experiment_by_name("sweep").experiment_id
-    runs = store.finished_runs(uri, experiment).values()
-    return {(r.data.tags[store.TAG_CELL], int(r.data.params["train.seed"])): outcome(r, metric) for r in runs}
+def best_sets_of(runs, keys: list) -> dict:
+    """{metric: the cells indistinguishable from the best on it}, test and validation accuracy."""
+    return {metric: indistinguishable(runs, keys, metric) for metric in ("test_accuracy", "val_accuracy")}
 
 
-def print_replays(where: Path, args: argparse.Namespace, winner: str, race_jobs: int) -> None:
-    """The race with other settings (sweep.search.race_loop), replayed on the exhaustive sweep's runs."""
-    from sweep.search import race_loop
-    from sweep.search.race_rules import Rules
-
-    print("\nreplayed on the exhaustive sweep's runs (the same values, seed by seed):")
-    found = finished_outcomes(where, Rules.metric)
-    cells = sorted({cell for cell, _ in found})
-    for min_seeds, twins in ((args.race_min_seeds, True), (args.race_min_seeds, False), (3, True), (3, False)):
-        if min_seeds > args.seeds:
-            continue
-        rules = Rules(min_seeds=min_seeds, max_seeds=args.seeds, merge_twins=twins)
-        race = race_loop.run(cells, rules, lambda round_, jobs: {job: found[job] for job in jobs})
-        exhaustive = len(race.cells) * args.seeds
-        same = f" (the race above, which used {race_jobs})" if (min_seeds, twins) == (args.race_min_seeds, True) else ""
-        print(
-            f"  min_seeds {min_seeds}, merge_twins {str(twins).lower()}{same}: {race.jobs} jobs "
-            f"({100 * race.jobs / exhaustive:.0f}%), {len(race.twins)} twins, {len(race.alive)} left; "
-            f"winner {race.best[0] if race.best else 'none'}"
-            + (" (= the race's)" if race.best and race.best[0] == winner else "")
-        )
+def print_replay(where: Path) -> None:
+    """race.py --replay DIR: the replays on an exhaustive store that --study left, checked against its best sets."""
+    _, full, keys = store_runs(where)
+    best_sets = best_sets_of(full, keys)
+    sizes = ", ".join(f"{metric} {len(cells)} cells" for metric, cells in best_sets.items())
+    print(f"replayed on the runs of {where} (the same values, seed by seed; best sets: {sizes}):")
+    print("\n".join(race_replay.lines(where, best_sets=best_sets)))
 
 
 def main(argv: list) -> None:
@@ -126,25 +106,35 @@ def main(argv: list) -> None:
     (root / "race").mkdir()
     (root / "exhaustive").mkdir()
     race_args = ["hydra/sweeper=race", f"hydra.sweeper.min_seeds={args.race_min_seeds}"]
+    race_args += [f"hydra.sweeper.max_jobs={args.race_max_jobs}"] if args.race_max_jobs else []
     race_wall = timed(root / "race", *common, *race_args, f"hydra.sweeper.max_seeds={args.seeds}")
-    full_wall = timed(root / "exhaustive", *common, f"train.seed=range({args.seeds})")
+    exhaustive = Path(args.exhaustive) if args.exhaustive else root / "exhaustive"
+    if args.exhaustive:  # reused: its wall time is its parent run's (the command's start-up not counted)
+        full_parent, full, keys = store_runs(exhaustive)
+        full_wall = (full_parent.info.end_time - full_parent.info.start_time) / 1000
+    else:
+        full_wall = timed(exhaustive, *common, f"train.seed=range({args.seeds})")
+        _, full, keys = store_runs(exhaustive)
     parent, _, _ = store_runs(root / "race")
-    _, full, keys = store_runs(root / "exhaustive")
+    if args.exhaustive:  # both timed the same way: from parent run to parent run
+        race_wall = (parent.info.end_time - parent.info.start_time) / 1000
     cells = len(args.regs.split(",")) * len(args.acts.split(","))
     race_jobs, full_jobs = int(parent.data.tags["race.jobs"]), len(full)
     winners = parent.data.tags["race.best"].split(" | ")
     print(f"\n== the study raced vs exhaustive ({' '.join(common)}; stores under {root}) ==")
     print(f"race: {race_jobs} jobs, {race_wall:.0f} s; stopped: {parent.data.tags['race.stop']}")
-    print(f"exhaustive: {full_jobs} jobs ({cells} cells x {args.seeds} seeds), {full_wall:.0f} s")
+    reused = f" (reused from {exhaustive}; both wall times are their parent runs')" if args.exhaustive else ""
+    print(f"exhaustive: {full_jobs} jobs ({cells} cells x {args.seeds} seeds), {full_wall:.0f} s{reused}")
     print(f"jobs used: {100 * race_jobs / full_jobs:.0f}% of the exhaustive; wall time {race_wall / full_wall:.0%}")
     print(f"race winner: {winners[0]}" + (f" (with {len(winners) - 1} more left in the race)" if winners[1:] else ""))
     twins = parent.data.tags.get("race.twins", "0")
     print(f"twins raced as one (bit-identical weights at every seed they had): {twins} cells")
-    for metric in ("test_accuracy", "val_accuracy"):
-        best_set = indistinguishable(full, keys, metric)
+    best_sets = best_sets_of(full, keys)
+    for metric, best_set in best_sets.items():
         inside = "yes" if winners[0] in best_set else "NO"
         print(
             f"winner in the exhaustive sweep's indistinguishable-from-best set on {metric} "
             f"({len(best_set)} cells): {inside}"
         )
-    print_replays(root / "exhaustive", args, winners[0], race_jobs)
+    print("\nreplayed on the exhaustive sweep's runs (the same values, seed by seed; race_replay.py):")
+    print("\n".join(race_replay.lines(exhaustive, args.seeds, winners[0], best_sets)))
