@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Tuple
 
 # (label, settings of sweep.search.race_rules.Rules beside max_seeds): what --replay and --study print
 SETTINGS = [
-    ("min_seeds 2 (the race of --study)", dict(min_seeds=2)),
+    ("min_seeds 2", dict(min_seeds=2)),
     ("min_seeds 2, twin_seeds 2 (twins found after round 0)", dict(min_seeds=2, twin_seeds=2)),
     ("min_seeds 2, merge_twins false", dict(min_seeds=2, merge_twins=False)),
     ("min_seeds 3", dict(min_seeds=3)),

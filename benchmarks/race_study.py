@@ -73,6 +73,16 @@ def store_runs(where: Path):
     return parent, done.assign(val_accuracy=done["run_id"].map(val)), found.keys
 
 
+def parents_wall(where: Path) -> float:
+    """Seconds from start to end of the store's parent runs, summed (a sweep resumed into a bigger one has two)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{where / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("sweep").experiment_id
+    parents = client.search_runs([experiment], "tags.sweep_role = 'parent'")
+    return sum(p.info.end_time - p.info.start_time for p in parents) / 1000
+
+
 def indistinguishable(runs, keys: list, metric: str) -> set:
     """Cell names ranked best or indistinguishable from it (Welch + Holm, compare's ranking) on `metric`."""
     from sweep.analysis import stats
@@ -109,21 +119,21 @@ def main(argv: list) -> None:
     race_args += [f"hydra.sweeper.max_jobs={args.race_max_jobs}"] if args.race_max_jobs else []
     race_wall = timed(root / "race", *common, *race_args, f"hydra.sweeper.max_seeds={args.seeds}")
     exhaustive = Path(args.exhaustive) if args.exhaustive else root / "exhaustive"
-    if args.exhaustive:  # reused: its wall time is its parent run's (the command's start-up not counted)
-        full_parent, full, keys = store_runs(exhaustive)
-        full_wall = (full_parent.info.end_time - full_parent.info.start_time) / 1000
+    if args.exhaustive:  # reused: its wall time is its parent runs' (several when it was extended by resuming)
+        _, full, keys = store_runs(exhaustive)
+        full_wall = parents_wall(exhaustive)
     else:
         full_wall = timed(exhaustive, *common, f"train.seed=range({args.seeds})")
         _, full, keys = store_runs(exhaustive)
     parent, _, _ = store_runs(root / "race")
     if args.exhaustive:  # both timed the same way: from parent run to parent run
-        race_wall = (parent.info.end_time - parent.info.start_time) / 1000
+        race_wall = parents_wall(root / "race")
     cells = len(args.regs.split(",")) * len(args.acts.split(","))
     race_jobs, full_jobs = int(parent.data.tags["race.jobs"]), len(full)
     winners = parent.data.tags["race.best"].split(" | ")
     print(f"\n== the study raced vs exhaustive ({' '.join(common)}; stores under {root}) ==")
     print(f"race: {race_jobs} jobs, {race_wall:.0f} s; stopped: {parent.data.tags['race.stop']}")
-    reused = f" (reused from {exhaustive}; both wall times are their parent runs')" if args.exhaustive else ""
+    reused = f" (reused from {exhaustive}; both wall times are their parent runs', summed)" if args.exhaustive else ""
     print(f"exhaustive: {full_jobs} jobs ({cells} cells x {args.seeds} seeds), {full_wall:.0f} s{reused}")
     print(f"jobs used: {100 * race_jobs / full_jobs:.0f}% of the exhaustive; wall time {race_wall / full_wall:.0%}")
     print(f"race winner: {winners[0]}" + (f" (with {len(winners) - 1} more left in the race)" if winners[1:] else ""))
