@@ -135,10 +135,10 @@ class SweepCallback(Callback):
         self._stop_display()
         if not ending:
             return
-        if self.more:  # what a race reused beyond round 0 counts as skipped, and for best_cell
+        if self.more:  # what a race reused beyond round 0 counts as skipped, and for best_cell (its winner's)
             self.earlier, self.planned = outcome.reused(self.uri, run_id, jobs)
             self.expected = self.planned - len(self.earlier)
-        lines = outcome.record(self.uri, run_id, jobs, self.earlier, self.planned)
+        lines = outcome.record(self.uri, run_id, jobs, self.earlier, self.planned, race=self.more)
         status = parent.end(self.uri, run_id, jobs, interrupted, self.expected)
         for line in lines:
             print(f"[sweep] {line}", flush=True)

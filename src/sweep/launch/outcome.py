@@ -13,6 +13,7 @@ from mlflow.entities import Metric, RunTag
 from sweep.tracking import liveness, store
 
 TAG_BEST = "best_cell"
+TAG_RACE_BEST = "race.best"
 NOTE = "mlflow.note.content"
 SUMMARY = "sweep/summary.json"  # every job of this invocation and every cell it skipped, with run ids
 
@@ -25,10 +26,12 @@ def _mean(runs: list, key: str) -> float:
     return sum(r.data.metrics[key] for r in runs) / len(runs)
 
 
-def best(runs: list) -> Optional[Tuple[str, float, float]]:
+def best(runs: list, winner: Optional[str] = None) -> Optional[Tuple[str, float, float]]:
     """The cell with the highest mean last-epoch validation accuracy: (name, its val, its test accuracy).
 
     By validation accuracy only: picking the best cell by test accuracy would leak the test set into the choice.
+    A sweeper that decides the winner itself (a race) names it: its cells have unequal seeds, and a cell that
+    left the race early (or a twin, with one seed) can have a higher mean on its few seeds than the winner.
     """
     by_cell: Dict[str, list] = {}
     for run in runs:
@@ -36,7 +39,7 @@ def best(runs: list) -> Optional[Tuple[str, float, float]]:
             by_cell.setdefault(_cell(run), []).append(run)
     if not by_cell:
         return None
-    name = max(by_cell, key=lambda cell: _mean(by_cell[cell], "val_accuracy"))
+    name = winner if winner in by_cell else max(by_cell, key=lambda cell: _mean(by_cell[cell], "val_accuracy"))
     return name, _mean(by_cell[name], "val_accuracy"), _mean(by_cell[name], "test_accuracy")
 
 
@@ -69,15 +72,22 @@ def reused(uri: str, run_id: str, jobs: list) -> Tuple[list, int]:
     return [r for r in earlier if r.info.run_id not in ours], len(cells)
 
 
-def record(uri: str, run_id: str, jobs: list, earlier: list, planned: int) -> List[str]:
+def race_winner(uri: str, run_id: str) -> Optional[str]:
+    """The winner a race tagged on its parent (the first cell of `race.best`, written by sweep.search's race)."""
+    named = MlflowClient(uri).get_run(run_id).data.tags.get(TAG_RACE_BEST, "")
+    return named.split(" | ")[0] or None
+
+
+def record(uri: str, run_id: str, jobs: list, earlier: list, planned: int, race: bool = False) -> List[str]:
     """Log the outcome to the parent run (metrics, tag best_cell, sweep/summary.json); return the summary lines.
 
     `jobs` ran under this parent; `earlier` are the FINISHED runs of the cells it skipped (they count for best_cell).
+    With `race`, best_cell is the race's winner (`race.best`), read over the same runs.
     """
     counts = _counts(jobs)
     values = {f"cells_{s}": counts.get(s.upper(), 0) for s in ("finished", "failed", "killed")}
     values.update(cells_skipped=len(earlier), **({"cells_planned": planned} if planned else {}))
-    top = best(jobs + earlier)
+    top = best(jobs + earlier, race_winner(uri, run_id) if race else None)
     said = lines(jobs, len(earlier), top)
     tags = [RunTag(NOTE, "\n\n".join(said))]  # the run page's Description
     if top:
