@@ -13,7 +13,6 @@ from mlflow.entities import Metric, RunTag
 from sweep.tracking import liveness, store
 
 TAG_BEST = "best_cell"
-TAG_RACE_BEST = "race.best"
 NOTE = "mlflow.note.content"
 SUMMARY = "sweep/summary.json"  # every job of this invocation and every cell it skipped, with run ids
 
@@ -74,7 +73,7 @@ def reused(uri: str, run_id: str, jobs: list) -> Tuple[list, int]:
 
 def race_winner(uri: str, run_id: str) -> Optional[str]:
     """The winner a race tagged on its parent (the first cell of `race.best`, written by sweep.search's race)."""
-    named = MlflowClient(uri).get_run(run_id).data.tags.get(TAG_RACE_BEST, "")
+    named = MlflowClient(uri).get_run(run_id).data.tags.get(store.TAG_RACE_BEST, "")
     return named.split(" | ")[0] or None
 
 

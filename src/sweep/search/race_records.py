@@ -41,7 +41,10 @@ def writer(uri: str, parent_id: str, jobs: Jobs) -> Callable[[Race], None]:
         tags["race.twins"] = len(race.twins)
         if race.stop:
             tags.update(
-                {"race.best": " | ".join(c for best in race.best for c in race.named(best)), "race.stop": race.stop}
+                {
+                    store.TAG_RACE_BEST: " | ".join(c for best in race.best for c in race.named(best)),
+                    "race.stop": race.stop,
+                }
             )
         records.set_tags(uri, parent_id, tags)
 

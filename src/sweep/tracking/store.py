@@ -34,6 +34,7 @@ TAG_CELL_HASH = "cell_hash"  # the cell's identity: its config without train.see
 TAG_HASH = "config_hash"  # one job's identity: the cell and its seed (resume skips a FINISHED one)
 TAG_FACTORS = "sweep.factors"  # on the parent: the swept keys compare groups by, comma-separated
 TAG_WEIGHTS = "weights_hash"  # a job's trained weights, hashed: equal only for bit-identical training
+TAG_RACE_BEST = "race.best"  # a race's parent: its winner, or the cells left, " | "-joined (sweep.search)
 TAG_PRUNED = "pruned_at_epoch"  # set on the run of a search trial that its pruner stopped early
 
 
