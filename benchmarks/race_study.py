@@ -119,15 +119,12 @@ def main(argv: list) -> None:
     race_args += [f"hydra.sweeper.max_jobs={args.race_max_jobs}"] if args.race_max_jobs else []
     race_wall = timed(root / "race", *common, *race_args, f"hydra.sweeper.max_seeds={args.seeds}")
     exhaustive = Path(args.exhaustive) if args.exhaustive else root / "exhaustive"
-    if args.exhaustive:  # reused: its wall time is its parent runs' (several when it was extended by resuming)
-        _, full, keys = store_runs(exhaustive)
-        full_wall = parents_wall(exhaustive)
-    else:
+    if not args.exhaustive:
         full_wall = timed(exhaustive, *common, f"train.seed=range({args.seeds})")
-        _, full, keys = store_runs(exhaustive)
+    else:  # reused: both timed from parent run to parent run (a store extended by resuming has several)
+        full_wall, race_wall = parents_wall(exhaustive), parents_wall(root / "race")
+    _, full, keys = store_runs(exhaustive)
     parent, _, _ = store_runs(root / "race")
-    if args.exhaustive:  # both timed the same way: from parent run to parent run
-        race_wall = parents_wall(root / "race")
     cells = len(args.regs.split(",")) * len(args.acts.split(","))
     race_jobs, full_jobs = int(parent.data.tags["race.jobs"]), len(full)
     winners = parent.data.tags["race.best"].split(" | ")
