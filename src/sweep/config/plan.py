@@ -7,7 +7,7 @@ its round 0 (the jobs it launches first, which are then checked, named and resum
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import yaml
 from hydra.core.global_hydra import GlobalHydra
@@ -16,7 +16,7 @@ from hydra.errors import HydraException
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
-from sweep.config import cells, checks, hydra_settings, limits, options, overrides, schema
+from sweep.config import cells, checks, compose_jobs, hydra_settings, limits, options, overrides, schema
 
 ENV_SWEPT_KEYS = cells.ENV_SWEPT_KEYS
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
@@ -53,11 +53,11 @@ def swept(config: DictConfig, jobs: Optional[List[List[str]]]) -> List[str]:
     return swept_keys(jobs) if jobs is not None else cells.swept_keys(config)
 
 
-def _job_config(loader: Any, config: DictConfig, job: List[str]) -> DictConfig:
+def _job_config(compose: Callable[[List[str]], DictConfig], config: DictConfig, job: List[str]) -> DictConfig:
     """One job's config, checked; a bad value or option file becomes one ConfigError line naming it."""
     searchpath = list(config.hydra.searchpath)
     try:
-        job_cfg = loader.load_sweep_config(config, list(job))
+        job_cfg = compose(list(job))
     except (HydraException, yaml.YAMLError) as exc:
         raise schema.ConfigError(options.one_line(exc, config, searchpath)) from exc
     try:
@@ -70,10 +70,11 @@ def _job_config(loader: Any, config: DictConfig, job: List[str]) -> DictConfig:
 def check(config: DictConfig, jobs: List[List[str]]) -> List[dict]:
     """Compose and validate every job (and read its data once); return each planned job's cell, names and hashes."""
     loader = GlobalHydra.instance().config_loader()
+    composer = compose_jobs.composer(loader, config)
     keys = swept_keys(jobs)
     planned = []
     for job in jobs:
-        job_cfg = _job_config(loader, config, job)
+        job_cfg = _job_config(composer, config, job)
         limits.read_data(job_cfg)  # missing or corrupt data, or a limit too small, fails here; read once
         cell = cells.name(cells.values(job_cfg, job_cfg.hydra.runtime.choices, keys))
         planned.append(

@@ -4,7 +4,7 @@ from typing import Any, List, Tuple
 
 from omegaconf import DictConfig
 
-from sweep.config import cells, plan
+from sweep.config import cells, compose_jobs, plan
 from sweep.config.overrides import keys
 from sweep.config.schema import ConfigError
 from sweep.search import race_rules
@@ -44,8 +44,8 @@ def round_zero(config: DictConfig) -> List[List[str]]:
 def named(config: Any, cell_overrides: List[List[str]], loader: Any) -> List[Tuple[str, DictConfig, List[str]]]:
     """(name, config composed at seed 0, swept keys) of each cell: named as its jobs name it (sweep.config.cells)."""
     swept = plan.swept_keys([job(cell, seed) for cell in cell_overrides for seed in (0, 1)])  # as round 0 sweeps
-    out = []
+    out, compose = [], compose_jobs.composer(loader, config)
     for cell in cell_overrides:
-        cfg = loader.load_sweep_config(config, job(cell, 0))
+        cfg = compose(job(cell, 0))
         out.append((cells.name(cells.values(cfg, cfg.hydra.runtime.choices, swept)), cfg, swept))
     return out

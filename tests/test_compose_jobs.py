@@ -1,0 +1,75 @@
+"""A grid's job configs composed once per set of group choices equal Hydra's own composition of every job."""
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.errors import HydraException
+from omegaconf import OmegaConf
+
+from sweep.config import compose_jobs as composing
+from tests.conftest import CONF
+
+COMMON = ["data=fashion_mnist", "data.limit=100", "train.epochs=1"]
+GRID = [
+    [f"reg={reg}", "act=tanh", *COMMON, f"train.seed={seed}", f"model.hidden={hidden}", f"train.learning_rate={rate}"]
+    for reg in ("none", "dropout")
+    for seed in (0, 7)
+    for hidden in ("[64]", "[32,16]")
+    for rate in ("0.01", "'${train.validation_split}'")
+]
+OTHERS = [  # each of these shapes goes through Hydra whole: an added key, a deleted one, a dict value, hydra's node
+    ["reg=none", "act=tanh", *COMMON, "+extra=3"],
+    ["reg=none", "act=tanh", *COMMON, "~retrain"],
+    ["reg=none", "act=tanh", *COMMON, "train={seed: 5}"],
+    ["reg=none", "act=tanh", *COMMON, "hydra.job.chdir=true", "train.seed=2"],
+]
+
+
+@pytest.fixture(scope="module")
+def hydra():
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        master = compose(config_name="config", return_hydra_config=True)
+        yield GlobalHydra.instance().config_loader(), master
+
+
+def plain(cfg) -> dict:
+    return OmegaConf.to_container(cfg, resolve=False)
+
+
+def resolved(cfg) -> dict:
+    """The job's own keys with every interpolation resolved (Hydra's node needs a running job for that)."""
+    own = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
+    return OmegaConf.to_container(own, resolve=True)
+
+
+def test_every_job_equals_hydras_composition_of_it(hydra):
+    loader, master = hydra
+    composer = composing.composer(loader, master)
+    for job in GRID + OTHERS + GRID[::-1]:
+        ours, theirs = composer(job), loader.load_sweep_config(master, job)
+        assert plain(ours) == plain(theirs), job
+        assert OmegaConf.is_struct(ours) and resolved(ours) == resolved(theirs)
+    # Hydra composed the first job of each set of choices, which the rest reused; never one with +, ~ or a dict
+    choices = ("act=tanh", "data=fashion_mnist")
+    assert {shape[0] for shape in composer.first} == {
+        ("reg=none", *choices),
+        ("reg=dropout", *choices),
+        ("reg=none", *choices, "hydra.job.chdir=true"),
+    }
+    quick = composer(GRID[1])  # reused: Hydra's record of the overrides is this job's own
+    assert (
+        OmegaConf.to_container(quick.hydra.overrides.task) == GRID[1]
+        and "train.learning_rate=" in quick.hydra.job.override_dirname
+    )
+
+
+def test_a_bad_value_fails_as_hydra_fails(hydra):
+    loader, master = hydra
+    composer = composing.composer(loader, master)
+    composer(GRID[0])  # the shape is known: the next job takes the quick path
+    bad = [*GRID[0][:-3], "train.seed=seven", *GRID[0][-2:]]
+    with pytest.raises(HydraException) as ours:
+        composer(bad)
+    with pytest.raises(HydraException) as theirs:
+        loader.load_sweep_config(master, bad)
+    assert str(ours.value) == str(theirs.value) and "train.seed=seven" in str(ours.value)
