@@ -2,8 +2,11 @@
 
 import pytest
 from hydra import compose, initialize_config_dir
+from hydra._internal.callbacks import Callbacks
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import HydraException
+from hydra.types import HydraContext
+from hydra.utils import get_class
 from omegaconf import OmegaConf
 
 from sweep.config import compose_jobs as composing
@@ -63,13 +66,27 @@ def test_every_job_equals_hydras_composition_of_it(hydra):
     )
 
 
+BAD = [*GRID[0][:-3], "train.seed=seven", *GRID[0][-2:]]
+
+
 def test_a_bad_value_fails_as_hydra_fails(hydra):
     loader, master = hydra
     composer = composing.composer(loader, master)
     composer(GRID[0])  # the shape is known: the next job takes the quick path
-    bad = [*GRID[0][:-3], "train.seed=seven", *GRID[0][-2:]]
     with pytest.raises(HydraException) as ours:
-        composer(bad)
+        composer(BAD)
     with pytest.raises(HydraException) as theirs:
-        loader.load_sweep_config(master, bad)
+        loader.load_sweep_config(master, BAD)
     assert str(ours.value) == str(theirs.value) and "train.seed=seven" in str(ours.value)
+
+
+def test_the_default_sweeper_checks_its_batches_so(hydra):
+    # sweep's default grid sweeper is Hydra's basic one, checking each batch with the composer before launching it
+    loader, master = hydra
+    assert master.hydra.sweeper._target_ == "hydra_plugins.sweep_sweepers.grid.GridSweeper"
+    # the class as Hydra finds it: its plugin scan re-executes plugin modules, Hydra's basic sweeper's among them
+    sweeper = get_class(master.hydra.sweeper._target_)(max_batch_size=None)
+    sweeper.config, sweeper.hydra_context = master, HydraContext(config_loader=loader, callbacks=Callbacks())
+    sweeper.validate_batch_is_legal(GRID)
+    with pytest.raises(HydraException, match="train.seed=seven"):
+        sweeper.validate_batch_is_legal([GRID[0], BAD])

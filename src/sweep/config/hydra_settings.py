@@ -21,6 +21,7 @@ JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 FUSED = "hydra_plugins.sweep_launchers.fused_launcher.FusedLauncher"  # joblib's, with `fuse` (hydra/launcher=parallel)
 RAY = "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+GRID_SWEEPERS = (BASIC_SWEEPER, "hydra_plugins.sweep_sweepers.grid.GridSweeper")  # Hydra's, and ours (its subclass)
 JOBLIB_BACKENDS = ("loky", "threading", "multiprocessing")
 
 
@@ -84,7 +85,7 @@ def settings(hydra: Any) -> Optional[str]:
         cpus = OmegaConf.select(launcher, "ray.remote.num_cpus")
         if cpus is not None and not (isinstance(cpus, (int, float)) and cpus > 0):
             return f"hydra.launcher.ray.remote.num_cpus must be a number > 0, got {cpus!r}"
-    if sweeper.get("_target_") == BASIC_SWEEPER:
+    if sweeper.get("_target_") in GRID_SWEEPERS:
         size = sweeper.get("max_batch_size")
         if size is not None and not (isinstance(size, int) and size >= 1):
             return f"hydra.sweeper.max_batch_size must be null or an integer >= 1, got {size!r}"

@@ -19,12 +19,11 @@ from omegaconf import DictConfig, OmegaConf
 from sweep.config import cells, checks, compose_jobs, hydra_settings, limits, options, overrides, schema
 
 ENV_SWEPT_KEYS = cells.ENV_SWEPT_KEYS
-BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 
 def expand(config: DictConfig) -> Optional[List[List[str]]]:
     """The override list of every job the basic sweeper will launch (None for other sweepers)."""
-    return grid(config) if config.hydra.sweeper.get("_target_") == BASIC_SWEEPER else None
+    return grid(config) if config.hydra.sweeper.get("_target_") in hydra_settings.GRID_SWEEPERS else None
 
 
 def grid(config: DictConfig) -> List[List[str]]:
@@ -117,7 +116,7 @@ class Planned:
 def sweeper_plan(config: DictConfig) -> Optional[SweeperPlan]:
     """The plan of a sweeper class that offers one (ours), else None; raises ValueError on its bad options."""
     target = config.hydra.sweeper.get("_target_")
-    if not target or target == BASIC_SWEEPER:
+    if not target or target in hydra_settings.GRID_SWEEPERS:
         return None
     make = getattr(get_class(target), "plan", None)  # found by the config's _target_, as Hydra finds the sweeper
     return make(config) if callable(make) else None
