@@ -72,6 +72,7 @@ def artifact(parent, path: str) -> pd.DataFrame:
 def test_a_killed_race_continues_where_it_stopped(raced):
     where, uri, first, left_running, again = raced
     assert "[race] round 0: 10 jobs (0 reused from the store)" in first
+    assert ": up to 12 jobs first, parent run" in first  # 6 cells x min_seeds 2 at most; twins skip their seed 1
     assert {r.data.tags[store.TAG_ROLE] for r in left_running} == {"parent", "job"}
     assert "marked KILLED" in again.stdout
     assert "[race] round 0: 10 jobs (10 reused from the store)" in again.stdout  # nothing of round 0 runs again

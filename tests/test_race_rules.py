@@ -166,7 +166,7 @@ def test_a_bad_race_is_one_line_and_exit_2(tmp_path):
         (["hydra.sweeper.min_seed=2"], "hydra.sweeper.min_seed: unknown key; known keys here: min_seeds, max_seeds"),
         (["hydra.sweeper.alpha=high"], "hydra.sweeper.alpha: Value 'high' of type 'str' could not be converted to"),
         (["hydra.sweeper.merge_twins=maybe"], "hydra.sweeper.merge_twins: Value 'maybe' is not a valid bool"),
-        (["hydra/sweeper=raec"], "hydra/sweeper: unknown option 'raec'; allowed: basic, race, search"),
+        (["hydra/sweeper=raec"], "hydra/sweeper: unknown option 'raec'; allowed: basic, grid, race, search"),
     ],
 )
 def test_the_sweepers_settings_are_checked_before_hydra_starts(args, expected):

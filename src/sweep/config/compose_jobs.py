@@ -70,8 +70,9 @@ class Composer:
         self.groups |= groups
         shape = self._shape(parsed)
         others = [o for o in parsed if not _plain(o, self.groups)]
+        # reusable when no value is set twice and the other overrides only pick options (their order is free)
         if len(set(shape[1])) == len(shape[1]) and all(_choice(o, groups) for o in others):
-            self.first[shape] = composed  # no value set twice; the other overrides only pick options
+            self.first[shape] = copy.deepcopy(composed)  # kept apart from what the caller may change
         return composed
 
 

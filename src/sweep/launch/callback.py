@@ -101,7 +101,8 @@ class SweepCallback(Callback):
             self.display = display.Display(self.uri, self.parent, self.expected if planned and not sweep.more else None)
         ids = {"sweep": sweep_id, "parent": self.parent, "experiment": experiment_id}
         export(config, sweep, ids, console.owner() if self.display else "")
-        n = f"up to {sweep.n_jobs or '?'} jobs" if not planned else f"{len(planned)} jobs" + " first" * sweep.more
+        n = f"{len(planned)} jobs" if planned else f"up to {sweep.n_jobs or '?'} jobs"
+        n = f"up to {n} first" if sweep.more else n  # a race's round 0 at most: twins skip the rest of it
         print(f"[sweep] sweep {sweep_id}: {n}, parent run {self.parent}, store {secrets.display_uri(self.uri)}")
         if self.earlier:
             print(
@@ -140,9 +141,8 @@ class SweepCallback(Callback):
             self.expected = self.planned - len(self.earlier)
         lines = outcome.record(self.uri, run_id, jobs, self.earlier, self.planned, race=self.more)
         status = parent.end(self.uri, run_id, jobs, interrupted, self.expected)
-        for line in lines:
+        for line in [*lines, f"parent run {run_id} ended {status}"]:
             print(f"[sweep] {line}", flush=True)
-        print(f"[sweep] parent run {run_id} ended {status}", flush=True)
 
     def _stop_display(self) -> None:
         if self.display:
