@@ -24,6 +24,8 @@ OTHERS = [  # each of these shapes goes through Hydra whole: an added key, a del
     ["reg=none", "act=tanh", *COMMON, "+extra=3"],
     ["reg=none", "act=tanh", *COMMON, "~retrain"],
     ["reg=none", "act=tanh", *COMMON, "train={seed: 5}"],
+    ["reg=dropout", "act=tanh", *COMMON, "reg.dropout=0.3", "reg={dropout: 0.1}"],  # a dict on a group's key
+    ["reg=dropout", "act=tanh", *COMMON, "reg.dropout=0.4", "reg={dropout: 0.1}"],  # (merged after the value)
     ["reg=none", "act=tanh", *COMMON, "hydra.job.chdir=true", "train.seed=2"],
 ]
 
@@ -73,11 +75,12 @@ def test_a_bad_value_fails_as_hydra_fails(hydra):
     loader, master = hydra
     composer = composing.composer(loader, master)
     composer(GRID[0])  # the shape is known: the next job takes the quick path
-    with pytest.raises(HydraException) as ours:
-        composer(BAD)
-    with pytest.raises(HydraException) as theirs:
-        loader.load_sweep_config(master, BAD)
-    assert str(ours.value) == str(theirs.value) and "train.seed=seven" in str(ours.value)
+    for bad, named in ((BAD, "train.seed=seven"), ([*GRID[0][:-1], "train.learning_rate=0.1,0.2"], "Ambiguous")):
+        with pytest.raises(HydraException) as ours:
+            composer(bad)
+        with pytest.raises(HydraException) as theirs:
+            loader.load_sweep_config(master, bad)
+        assert str(ours.value) == str(theirs.value) and named in str(ours.value)
 
 
 def test_the_default_sweeper_checks_its_batches_so(hydra):

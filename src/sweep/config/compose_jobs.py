@@ -8,10 +8,11 @@ anything starts. So the first job of each shape (its group overrides, and the ke
 by Hydra, and every later job of that shape is a copy of it with the job's own values applied by Hydra's own code,
 and Hydra's record of them (`hydra.overrides.task`, `hydra.job.override_dirname`) rewritten as Hydra writes it.
 
-Anything else goes through Hydra's full composition: a +, ++ or ~ override, a package (`group@pkg=`), a dict value,
-a `hydra.*` key, and any key that names a config group of a job composed before. Hydra has no public API for this
-step; the two helpers used are pinned by hydra-core 1.3.8, and tests/test_compose_jobs.py compares jobs of every kind
-with Hydra's own composition of them.
+Reused, then: the jobs of one set of choices (group options, packages, `hydra.*` overrides: lines of the shape,
+so equal in every job of it). Never reused: a shape with a +, ++ or ~ override, a dict value (which OmegaConf merges
+into what is there, so the order of overrides would count, on a group's key too), a sweep value, or two value keys
+where one is or holds the other. Hydra has no public API for this step; the two helpers used are pinned by
+hydra-core 1.3.8, and tests/test_compose_jobs.py compares jobs of every kind with Hydra's own composition of them.
 """
 
 import copy
@@ -35,15 +36,20 @@ def _plain(override: Override, groups: Set[str]) -> bool:
         and not override.is_hydra_override()
         and "/" not in key
         and key not in groups
+        and not override.is_sweep_override()  # left to Hydra, whose message for it is its own
         and not isinstance(override.value(), dict)
     )
 
 
 def _choice(override: Override, groups: Set[str]) -> bool:
-    """An override that only picks defaults (a config group's option) or sets Hydra's own node: order-free."""
+    """An override that only picks defaults (a config group's option) or sets Hydra's own node: order-free.
+
+    A dict on a group's key is no choice: Hydra merges it into the config, in order with the values."""
     key = override.key_or_group
     return override.is_hydra_override() or (
-        override.type == OverrideType.CHANGE and (key in groups or override.package is not None)
+        override.type == OverrideType.CHANGE
+        and (key in groups or override.package is not None)
+        and not isinstance(override.value(), dict)
     )
 
 
@@ -70,10 +76,16 @@ class Composer:
         self.groups |= groups
         shape = self._shape(parsed)
         others = [o for o in parsed if not _plain(o, self.groups)]
-        # reusable when no value is set twice and the other overrides only pick options (their order is free)
-        if len(set(shape[1])) == len(shape[1]) and all(_choice(o, groups) for o in others):
+        # reusable when no value's key is another's or inside it, and the other overrides only pick options (their
+        # order is free); `groups` is this job's own, `self.groups` every job's so far (a value on either: not reused)
+        if _apart(shape[1]) and all(_choice(o, groups) for o in others):
             self.first[shape] = copy.deepcopy(composed)  # kept apart from what the caller may change
         return composed
+
+
+def _apart(keys: Tuple[str, ...]) -> bool:
+    """No key twice, and none inside another (`a` and `a.b`): then the values' order cannot count."""
+    return len(set(keys)) == len(keys) and not any(b.startswith(a + ".") for a in keys for b in keys)
 
 
 def _with_values(known: DictConfig, parsed: List[Override], values: List[Override]) -> DictConfig:

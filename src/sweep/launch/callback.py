@@ -102,7 +102,7 @@ class SweepCallback(Callback):
         ids = {"sweep": sweep_id, "parent": self.parent, "experiment": experiment_id}
         export(config, sweep, ids, console.owner() if self.display else "")
         n = f"{len(planned)} jobs" if planned else f"up to {sweep.n_jobs or '?'} jobs"
-        n = f"up to {n} first" if sweep.more else n  # a race's round 0 at most: twins skip the rest of it
+        n = f"up to {n} first" if sweep.more and planned else n  # a race's round 0 at most: twins skip some of it
         print(f"[sweep] sweep {sweep_id}: {n}, parent run {self.parent}, store {secrets.display_uri(self.uri)}")
         if self.earlier:
             print(
