@@ -3,9 +3,10 @@
     python benchmarks/planning.py                    # the study at 10 seeds: 32 cells x 10 seeds = 320 jobs
     python benchmarks/planning.py --seeds 5 --rates 0.001,0.01   # 32 x 5 x 2 = 320 jobs, two swept values
 
-The launching process composes every job of a grid twice before the first one trains: to check it
-(sweep.config.plan) and to deal jobs to workers (the fused launcher). Both ways run here side by side, in one
-process, on the same jobs; every job's config is compared with Hydra's own. Prints figures; it asserts nothing.
+The launching process composes every job of a grid twice before the first one trains: sweep's check
+(sweep.config.plan) and the sweeper's own (`hydra/sweeper=grid`, Hydra's basic sweeper's check). Both ways run here
+side by side, in one process, on the same jobs; every job's config is compared with Hydra's own. Prints figures; it
+asserts nothing.
 """
 
 import argparse
@@ -61,7 +62,7 @@ def main() -> None:
     print(f"{len(jobs)} jobs ({len(REGS) * len(ACTS)} cells): configs equal to Hydra's: {same} of {len(jobs)}")
     print(f"Hydra, every job composed:        {hydra_s:6.1f} s ({1000 * hydra_s / len(jobs):5.0f} ms a job; mean of 2)")
     print(f"compose_jobs, once per choices:   {ours_s:6.1f} s ({1000 * ours_s / len(jobs):5.0f} ms a job)")
-    print(f"composing sped up {hydra_s / ours_s:.1f}x (the plan, then the fused launcher, compose jobs so)")
+    print(f"composing sped up {hydra_s / ours_s:.1f}x (sweep's check and the grid sweeper's compose so)")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ decides, sweep.launch.fused_jobs runs a group). `hydra.launcher.fuse=1` trains e
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.singleton import Singleton
@@ -18,7 +18,6 @@ from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
 from joblib import Parallel, delayed, effective_n_jobs
 
-from sweep.config import compose_jobs
 from sweep.launch import fused_jobs, groups
 
 log = logging.getLogger(__name__)
@@ -40,17 +39,11 @@ class FusedLauncher(JoblibLauncher):
         super().__init__(**kwargs)
         self.fuse = int(fuse)
 
-    def _composer(self) -> Callable[[Sequence[str]], Optional[Any]]:
-        """Each job's config as Hydra composes it (once per set of group choices: sweep.config.compose_jobs)."""
-        composer = compose_jobs.composer(self.hydra_context.config_loader, self.config)
-
-        def compose(overrides: Sequence[str]) -> Optional[Any]:
-            try:
-                return composer(list(overrides))
-            except Exception:  # the job itself will fail with Hydra's own message; here it just is not fused
-                return None
-
-        return compose
+    def _compose(self, overrides: Sequence[str]) -> Optional[Any]:
+        try:
+            return self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
+        except Exception:  # the job itself will fail with Hydra's own message; here it just is not fused
+            return None
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         setup_globals()
@@ -59,7 +52,7 @@ class FusedLauncher(JoblibLauncher):
         joblib_cfg = dict(self.joblib, backend="loky")  # as Hydra's joblib launcher: loky, the only safe backend
         process_joblib_cfg(joblib_cfg)
         workers = effective_n_jobs(joblib_cfg.get("n_jobs") or 1)  # joblib's own reading of n_jobs=-1 and the like
-        planned = groups.plan(job_overrides, self.fuse, workers, self._composer())
+        planned = groups.plan(job_overrides, self.fuse, workers, self._compose)
         log.info(f"Joblib.Parallel({joblib_cfg}) is launching {len(job_overrides)} jobs in {len(planned)} tasks")
         for idx, overrides in enumerate(job_overrides):
             log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")

@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, List, Set, Tuple
 from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, OverrideType
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
 Shape = Tuple[Tuple[str, ...], Tuple[str, ...]]  # (the job's other override lines, the keys its plain values set)
 
@@ -62,20 +62,22 @@ class Composer:
         self.groups: Set[str] = set()  # the config groups of every job composed so far
         self.first: Dict[Shape, DictConfig] = {}  # the job Hydra composed, for each shape
 
-    def _shape(self, parsed: List[Override]) -> Shape:
-        values = tuple(o.key_or_group for o in parsed if _plain(o, self.groups))
-        return tuple(o.input_line for o in parsed if not _plain(o, self.groups)), values
+    def _split(self, parsed: List[Override]) -> Tuple[Shape, List[Override]]:
+        """The job's shape, and its plain values (by the groups known so far)."""
+        values = [o for o in parsed if _plain(o, self.groups)]
+        others = tuple(o.input_line for o in parsed if not _plain(o, self.groups))
+        return (others, tuple(o.key_or_group for o in values)), values
 
     def __call__(self, job: List[str]) -> DictConfig:
         parsed = self.parser.parse_overrides(list(job))
-        known = self.first.get(self._shape(parsed))
-        if known is not None:
-            return _with_values(known, parsed, [o for o in parsed if _plain(o, self.groups)])
+        shape, values = self._split(parsed)
+        if shape in self.first:
+            return _with_values(self.first[shape], parsed, values)
         composed = self.loader.load_sweep_config(self.master, list(job))
         groups = set(composed.hydra.runtime.choices)
         self.groups |= groups
-        shape = self._shape(parsed)
-        others = [o for o in parsed if not _plain(o, self.groups)]
+        shape, values = self._split(parsed)
+        others = [o for o in parsed if o not in values]
         # reusable when no value's key is another's or inside it, and the other overrides only pick options (their
         # order is free); `groups` is this job's own, `self.groups` every job's so far (a value on either: not reused)
         if _apart(shape[1]) and all(_choice(o, groups) for o in others):
@@ -94,11 +96,10 @@ def _with_values(known: DictConfig, parsed: List[Override], values: List[Overrid
     ConfigLoaderImpl._apply_overrides_to_config(values, composed)
     task = [o for o in parsed if not o.is_hydra_override()]
     naming = composed.hydra.job.config.override_dirname
-    with open_dict(composed.hydra):
-        composed.hydra.overrides.task = [o.input_line for o in task]
-        composed.hydra.job.override_dirname = get_overrides_dirname(
-            overrides=task, kv_sep=naming.kv_sep, item_sep=naming.item_sep, exclude_keys=naming.exclude_keys
-        )
+    composed.hydra.overrides.task = [o.input_line for o in task]
+    composed.hydra.job.override_dirname = get_overrides_dirname(
+        overrides=task, kv_sep=naming.kv_sep, item_sep=naming.item_sep, exclude_keys=naming.exclude_keys
+    )
     return composed
 
 
