@@ -9,7 +9,8 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 
 from sweep.config import checks, schema
-from sweep.training import dropout, export, model
+from sweep.models import dropout
+from sweep.training import export, model
 from tests.conftest import CONF, STUDY_SHAPE, compose_cfg
 
 # Transcribed from ../shared/seed/results.md (layers in front of the Dense stack, in order).

@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 from sweep import data
-from sweep.training import dropout, export, model
+from sweep.models import dropout
+from sweep.training import export, model
 from tests.conftest import STUDY_SHAPE, compose_cfg
 
 RATE, SHAPE = 0.2, (256, 784)  # about 200k units per mask

@@ -11,7 +11,7 @@ LAYERS = [
     ["sweep.train", "sweep.compare", "hydra_plugins.sweep_sweepers", "hydra_plugins.sweep_launchers"],
     ["sweep.launch", "sweep.search"],
     ["sweep.training", "sweep.analysis"],
-    ["sweep.tracking"],
+    ["sweep.tracking", "sweep.models"],  # siblings: model code never imports tracking (MLflow)
     ["sweep.config"],
     ["sweep.data"],
     ["sweep.process"],

@@ -32,6 +32,9 @@ def _digest(cfg: Any, drop: Sequence[str]) -> str:
     for dotted in drop:
         group, _, key = dotted.partition(".")
         values.get(group, {}).pop(key, None)
+    model = values.get("model", {})
+    if model.get("name") == "mlp" and "_target_" not in model:  # hashed as before the model group: resume finds
+        model.pop("name")  # the study's cells trained earlier
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 
 

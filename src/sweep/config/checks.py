@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from omegaconf import OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 from sweep.config import activations, limits
@@ -10,6 +11,8 @@ from sweep.config.schema import ConfigError, SweepConfig
 # The layer kinds model.input_layers can build (the reg schema's vocabulary; any reg option may combine them).
 INPUT_LAYERS = ("flatten", "dropout", "batch_normalization", "activity_regularization")
 PLACEMENTS = ("input", "hidden")
+# The built-in model options and their own keys (conf/model/); any other option names its builder's _target_.
+MODEL_KEYS = {"mlp": ("hidden", "reg_at"), "cnn": ("filters", "kernel", "dense")}
 
 
 def _check(ok: bool, key: str, allowed: str, value: Any) -> None:
@@ -79,10 +82,35 @@ def _speed(speed: Any) -> None:
 
 
 def _model(model: Any) -> None:
+    name = model.get("name")
+    _check(bool(name), "model.name", "the model option's name (set in its conf/model/*.yaml)", name)
+    if model.get("_target_"):
+        return  # a user's builder: built and checked before the sweep starts (sweep.models.check)
+    if name not in MODEL_KEYS:
+        raise ConfigError(
+            f"model._target_ missing: model={name} is not built in ({', '.join(MODEL_KEYS)}), so its option file "
+            "must name its builder, e.g. _target_: mymodels.build",
+            "model._target_",
+        )
+    unknown = sorted(set(model) - {"name", *MODEL_KEYS[name]})
+    if unknown:
+        keys = ", ".join(MODEL_KEYS[name])
+        raise ConfigError(f"model.{unknown[0]}: not a key of model={name} (its keys: {keys})", f"model.{unknown[0]}")
+    (_mlp if name == "mlp" else _cnn)(model)
+
+
+def _sizes(model: Any, key: str) -> None:
+    values = list(model[key]) if OmegaConf.is_list(model[key]) else model[key]
+    ok = isinstance(values, list) and len(values) >= 1 and all(isinstance(v, int) and v >= 1 for v in values)
+    _check(ok, f"model.{key}", "a non-empty list of integers >= 1", values)
+
+
+def _mlp(model: Any) -> None:
     _check(model.reg_at in PLACEMENTS, "model.reg_at", "one of input, hidden", model.reg_at)
-    _check(
-        len(model.hidden) >= 1 and min(model.hidden) >= 1,
-        "model.hidden",
-        "a non-empty list of integers >= 1",
-        list(model.hidden),
-    )
+    _sizes(model, "hidden")
+
+
+def _cnn(model: Any) -> None:
+    _sizes(model, "filters")
+    for key in ("kernel", "dense"):
+        _check(isinstance(model[key], int) and model[key] >= 1, f"model.{key}", "an integer >= 1", model[key])

@@ -34,12 +34,13 @@ def dense_layers(hidden: Sequence[int], image: Sequence[int], classes: int) -> L
 
 def needs_first_input_gradient(cfg: Any) -> bool:
     """Whether a layer with weights sits in front of the first Dense layer (BatchNormalization at the input)."""
-    return cfg.model.reg_at == "input" and "batch_normalization" in cfg.reg.input_layers
+    return cfg.model.get("reg_at") == "input" and "batch_normalization" in cfg.reg.input_layers
 
 
 def per_image(cfg: Any, image: Sequence[int], classes: int) -> Tuple[float, float]:
     """Operations to run one image forward, and to train on it (forward and backward)."""
-    products = [2.0 * i * o for i, o in dense_layers(cfg.model.hidden, image, classes)]
+    # Only the MLP's operations are counted; another model counts as its output layer (this orders jobs, no more).
+    products = [2.0 * i * o for i, o in dense_layers(cfg.model.get("hidden", []), image, classes)]
     forward = sum(products)
     backward = forward + sum(products[1:]) + (products[0] if needs_first_input_gradient(cfg) else 0.0)
     return forward, forward + backward

@@ -15,6 +15,7 @@ from omegaconf import OmegaConf
 from sweep.config.cells import TRACKING_ONLY
 
 FUSABLE = ("act", "train.learning_rate")  # what cells trained together may differ in
+MLP_FAMILY = "mlp"  # the one model the in-graph loop and fusion are proven exact for (tests/test_fused.py)
 
 
 def _key(override: str) -> str:
@@ -35,6 +36,11 @@ def shared(cfg: Any) -> str:
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def in_graph(model: Any) -> bool:
+    """Whether the in-graph loop may train this model: the study's MLP (any widths), not a CNN or a user's net."""
+    return model.get("name") == MLP_FAMILY and not model.get("_target_")
+
+
 def can_fuse(cfg: Any) -> bool:
-    """Whether a cell can train beside others: only the in-graph loop trains several nets at once."""
-    return cfg.speed.loop == "in_graph"
+    """Whether a cell can train beside others: only the in-graph loop trains several nets at once, MLPs only."""
+    return cfg.speed.loop == "in_graph" and in_graph(cfg.model)

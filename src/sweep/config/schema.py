@@ -1,7 +1,7 @@
 """The typed config schema, registered in Hydra's ConfigStore as `schema` (first in conf/config.yaml's defaults)."""
 
 from dataclasses import dataclass, field
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
@@ -46,12 +46,6 @@ class TrainConfig:
 
 
 @dataclass
-class ModelConfig:
-    hidden: List[int] = field(default_factory=lambda: [128, 128])
-    reg_at: str = "input"
-
-
-@dataclass
 class SpeedConfig:
     name: str = MISSING
     loop: str = "keras"
@@ -73,7 +67,8 @@ class SweepConfig:
     reg: RegConfig = MISSING
     act: ActConfig = MISSING
     train: TrainConfig = field(default_factory=TrainConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    # the model option (conf/model/*.yaml): its name, a user builder's _target_, and the option's own keys
+    model: Dict[str, Any] = field(default_factory=dict)
     speed: SpeedConfig = MISSING
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
     retrain: bool = False

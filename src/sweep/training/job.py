@@ -7,7 +7,7 @@ from typing import Any, Dict, Iterator, List, Optional, Union
 from sweep import data
 from sweep.config import cells, checks, limits
 from sweep.tracking import retries, runs, store, study
-from sweep.training import progress
+from sweep.training import model, progress
 from sweep.training.cell import Cell, JobContext
 from sweep.training.evaluate import evaluate, from_history
 from sweep.training.fit import fit
@@ -60,6 +60,9 @@ def _train_and_log(cell: Cell, ds: data.Dataset, phases: Phases, reporter: Optio
     A search trial that its pruner stopped logs what its epochs tell and is not evaluated on the test set.
     """
     cfg, ctx = cell.cfg, cell.ctx
+    speed, unfused = model.speed_for(cfg)
+    if unfused:
+        cell.say(f"[sweep] {unfused}")
     with phases("build"):
         settle()
     net = build(cell, phases)
@@ -67,14 +70,14 @@ def _train_and_log(cell: Cell, ds: data.Dataset, phases: Phases, reporter: Optio
         shown = progress.callbacks(cell.run_name, cfg.train.epochs, ctx.in_sweep)
         extra = [reporter] if reporter else []
         key = (cells.cell_hash(cfg),)  # a later job of this cell in this process reuses the compiled loop
-        fitted = fit(net, ds, cfg.train, cfg.speed, shown, progress.keras_verbose(ctx.in_sweep), extra, key)
+        fitted = fit(net, ds, cfg.train, speed, shown, progress.keras_verbose(ctx.in_sweep), extra, key)
     history = fitted.history
     pruned = reporter.stopped(history) if reporter else None
     with phases("evaluate"):
         if pruned:
             final = from_history(history, phases.seconds["time_fit_s"])
         else:
-            final = evaluate(fitted.model, ds, history, phases.seconds["time_fit_s"], cfg.speed)
+            final = evaluate(fitted.model, ds, history, phases.seconds["time_fit_s"], speed)
     return log_results(cell, net, history, final, phases, pruned)
 
 

@@ -1,43 +1,14 @@
-"""Turn the plain `reg`, `act` and `model` values into the study's Keras MLP."""
+"""Compile the cell's net (built by sweep.models: the study's MLP, the CNN or a user's builder) as the study did."""
 
-from typing import Any, List
+from typing import Any, Optional, Tuple
 
 import keras
 import tensorflow as tf
+from omegaconf import OmegaConf
 
+from sweep.config import fusion
 from sweep.data import Shape
-from sweep.training.dropout import HashDropout
-
-
-def dropout(rate: float, speed: Any) -> keras.layers.Dropout:
-    """Keras' Dropout, or with speed.dropout_rng=hash the same math with masks that XLA compiles well."""
-    return HashDropout(rate) if speed.dropout_rng == "hash" else keras.layers.Dropout(rate)
-
-
-def input_layers(reg: Any, speed: Any) -> List[keras.layers.Layer]:
-    """The regularization layers in front of the Dense stack, in the order the study used."""
-    make = {
-        "flatten": lambda: keras.layers.Flatten(),
-        "dropout": lambda: dropout(reg.dropout, speed),
-        "batch_normalization": lambda: keras.layers.BatchNormalization(),
-        # Kept for fidelity although it cannot act: on the raw input its penalty has no trainable gradient.
-        "activity_regularization": lambda: keras.layers.ActivityRegularization(l1=reg.l1, l2=reg.l2),
-    }
-    return [make[name]() for name in reg.input_layers]
-
-
-def hidden_block(reg: Any, act: Any, speed: Any, units: int, at_hidden: bool) -> List[keras.layers.Layer]:
-    """One hidden Dense layer; with reg_at=hidden, its L1/L2 kernel penalty, then BatchNormalization, Dropout."""
-    # act.name is any name keras.activations.get knows; leaky_relu's default slope is 0.2 like tf.nn.leaky_relu.
-    if not at_hidden:
-        return [keras.layers.Dense(units, activation=act.name)]
-    penalty = keras.regularizers.L1L2(l1=reg.l1, l2=reg.l2) if reg.l1 or reg.l2 else None
-    block = [keras.layers.Dense(units, activation=act.name, kernel_regularizer=penalty)]
-    if "batch_normalization" in reg.input_layers:
-        block.append(keras.layers.BatchNormalization())
-    if "dropout" in reg.input_layers:
-        block.append(dropout(reg.dropout, speed))
-    return block
+from sweep.models import builders
 
 
 def jit_compile(net: keras.Model, setting: Any) -> Any:
@@ -50,19 +21,20 @@ def jit_compile(net: keras.Model, setting: Any) -> Any:
     return not slow or bool(tf.config.list_physical_devices("GPU"))
 
 
-def build(reg: Any, act: Any, model: Any, train: Any, speed: Any, shape: Shape) -> keras.Model:
-    """Build and compile [regularizers] -> Flatten -> Dense hidden layers -> Dense softmax (one unit a class), Adam.
+def speed_for(cfg: Any) -> Tuple[Any, Optional[str]]:
+    """The speed settings the cell trains with, and why they differ from its config's (None when they do not).
 
-    The input is one normalized image of `shape.image`. model.reg_at=input keeps the study's exact stacks; hidden
-    moves each regularizer onto the hidden layers.
+    The in-graph loop is proven exact for the MLP family only; any other model trains with Keras' fit.
     """
-    at_hidden = model.reg_at == "hidden"
-    front = [keras.layers.Flatten()] if at_hidden else input_layers(reg, speed)
-    net = keras.Sequential([keras.Input(shape=shape.image), *front])
-    for units in model.hidden:
-        for layer in hidden_block(reg, act, speed, units, at_hidden):
-            net.add(layer)
-    net.add(keras.layers.Dense(shape.classes, activation="softmax"))
+    if cfg.speed.loop != "in_graph" or fusion.in_graph(cfg.model):
+        return cfg.speed, None
+    speed = OmegaConf.create({**OmegaConf.to_container(cfg.speed, resolve=True), "loop": "keras"})
+    name = cfg.model.get("name")
+    return speed, f"model={name} trains with Keras' fit, unfused: the fused in-graph loop handles the MLP family only"
+
+
+def compile(net: keras.Model, train: Any, speed: Any) -> keras.Model:
+    """Compile `net` with Adam at train.learning_rate, sparse categorical cross-entropy and accuracy."""
     net.compile(
         optimizer=keras.optimizers.Adam(learning_rate=train.learning_rate),
         loss="sparse_categorical_crossentropy",
@@ -74,3 +46,8 @@ def build(reg: Any, act: Any, model: Any, train: Any, speed: Any, shape: Shape) 
         steps_per_execution=speed.steps_per_execution,
     )
     return net
+
+
+def build(reg: Any, act: Any, model: Any, train: Any, speed: Any, shape: Shape) -> keras.Model:
+    """The model option's net for normalized images of `shape.image` (sweep.models), compiled for `speed`."""
+    return compile(builders.build(model, act.name, reg, speed.dropout_rng, shape), train, speed)

@@ -31,14 +31,18 @@ def settle() -> None:
 
 
 def build(cell: Cell, phases: Phases, run_id: Optional[str] = None) -> keras.Model:
-    """Log the cell's params (to its run, or the active one) and build its net afresh, seeded, as the study did."""
+    """Build the cell's net afresh, seeded, as the study did; log its params (to its run, or the active one).
+
+    The params add `model_params`, the net's parameter count.
+    """
     cfg, shape = cell.cfg, data.shape(data.raw(cell.cfg.data.name, cell.cfg.data.path))
-    with phases("log_params"):
-        runs.log_params(params(cfg, cell.ctx, shape), run_id)
     with phases("build"):
         keras.backend.clear_session(free_memory=False)  # Keras' names and seeds start over, as in a process alone
         keras.utils.set_random_seed(cfg.train.seed)
-        return model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed, shape)
+        net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, model.speed_for(cfg)[0], shape)
+    with phases("log_params"):
+        runs.log_params({**params(cfg, cell.ctx, shape), "model_params": net.count_params()}, run_id)
+    return net
 
 
 def log_results(

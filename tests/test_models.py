@@ -1,0 +1,150 @@
+"""The model group: model=mlp is the study's MLP bit for bit, model=cnn places act and reg, bad values are refused."""
+
+import keras
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from sweep.config import cells, checks, fusion, schema
+from sweep.models import builders, layers
+from sweep.models.dropout import HashDropout
+from sweep.training import model
+from tests.conftest import STUDY_SHAPE, compose_cfg
+
+
+def _old_dropout(rate, speed):
+    return HashDropout(rate) if speed.dropout_rng == "hash" else keras.layers.Dropout(rate)
+
+
+def old_build(reg, act, mdl, train, speed, shape):
+    """training/model.py's build before the model group (commit 225cb58), frozen here to compare against."""
+    make = {
+        "flatten": lambda: keras.layers.Flatten(),
+        "dropout": lambda: _old_dropout(reg.dropout, speed),
+        "batch_normalization": lambda: keras.layers.BatchNormalization(),
+        "activity_regularization": lambda: keras.layers.ActivityRegularization(l1=reg.l1, l2=reg.l2),
+    }
+    at_hidden = mdl.reg_at == "hidden"
+    front = [keras.layers.Flatten()] if at_hidden else [make[name]() for name in reg.input_layers]
+    net = keras.Sequential([keras.Input(shape=shape.image), *front])
+    for units in mdl.hidden:
+        if not at_hidden:
+            net.add(keras.layers.Dense(units, activation=act.name))
+            continue
+        penalty = keras.regularizers.L1L2(l1=reg.l1, l2=reg.l2) if reg.l1 or reg.l2 else None
+        net.add(keras.layers.Dense(units, activation=act.name, kernel_regularizer=penalty))
+        if "batch_normalization" in reg.input_layers:
+            net.add(keras.layers.BatchNormalization())
+        if "dropout" in reg.input_layers:
+            net.add(_old_dropout(reg.dropout, speed))
+    net.add(keras.layers.Dense(shape.classes, activation="softmax"))
+    net.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=train.learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=False,
+    )
+    return net
+
+
+def _fitted(make, cfg, x, y):
+    keras.backend.clear_session(free_memory=False)
+    keras.utils.set_random_seed(0)
+    net = make(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed, STUDY_SHAPE)
+    net.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=cfg.train.learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=False,
+    )
+    configs = [type(layer).__name__ + str({**layer.get_config(), "name": None}) for layer in net.layers]
+    net.fit(x, y, epochs=1, batch_size=32, validation_split=0.1, verbose=0)
+    return configs, net.get_weights()
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        (),
+        ("reg=dropout_batchnorm", "act=tanh"),
+        ("reg=batchnorm_l1",),
+        ("reg=dropout_batchnorm", "model.reg_at=hidden"),
+        ("reg=l2", "model.reg_at=hidden", "speed=study"),
+    ],
+)
+def test_model_mlp_trains_exactly_as_before_the_model_group(overrides, fashion_raw):
+    cfg = compose_cfg(*overrides)
+    x, y = fashion_raw.x_train[:320].astype("float32") / 255.0, fashion_raw.y_train[:320]
+    old_layers, old_weights = _fitted(old_build, cfg, x, y)
+    new_layers, new_weights = _fitted(model.build, cfg, x, y)
+    assert new_layers == old_layers
+    assert all(np.array_equal(a, b) for a, b in zip(old_weights, new_weights, strict=True))
+
+
+def test_the_study_cells_keep_their_identity():
+    cfg = compose_cfg("reg=dropout")
+    old = OmegaConf.create(OmegaConf.to_container(cfg))
+    old.model = {"hidden": [128, 128], "reg_at": "input"}  # the config before the model group
+    assert cells.cell_hash(cfg) == cells.cell_hash(old)
+    assert cells.cell_hash(compose_cfg("model=cnn")) != cells.cell_hash(cfg)
+    assert cells.cell_hash(compose_cfg("model=cnn", "model.dense=64")) != cells.cell_hash(compose_cfg("model=cnn"))
+
+
+def test_cnn_puts_act_on_every_conv_and_dense_and_reg_after_each_block():
+    cfg = compose_cfg("model=cnn", "reg=dropout_batchnorm", "act=tanh", "speed=study")
+    checks.validate(cfg)
+    net = model.build(cfg.reg, cfg.act, cfg.model, cfg.train, cfg.speed, STUDY_SHAPE)
+    kinds = [type(layer).__name__ for layer in net.layers]
+    block = ["Conv2D", "MaxPooling2D", "BatchNormalization", "Dropout"]
+    assert kinds == ["Reshape", *block, *block, "Flatten", "Dense", "BatchNormalization", "Dropout", "Dense"]
+    weighted = [layer for layer in net.layers if type(layer).__name__ in ("Conv2D", "Dense")]
+    assert [layer.activation.__name__ for layer in weighted] == ["tanh", "tanh", "tanh", "softmax"]
+    assert [layer.filters for layer in weighted[:2]] == [32, 64] and weighted[2].units == 128
+    assert net.output_shape == (None, 10)
+    l2 = compose_cfg("model=cnn", "reg=l2")
+    net = builders.build(l2.model, "relu", l2.reg, "keras", STUDY_SHAPE)
+    penalties = [layer.kernel_regularizer for layer in net.layers if hasattr(layer, "kernel_regularizer")]
+    assert [p.get_config()["l2"] if p else None for p in penalties] == [pytest.approx(0.01)] * 3 + [None]
+
+
+def test_the_layer_recipes_apply_in_a_functional_model():
+    reg = builders.Reg("dropout", ("flatten", "dropout"), dropout=0.5)
+    inputs = keras.Input(shape=(8,))
+    x = layers.apply(layers.dense_block(4, "relu", reg), inputs)
+    assert [type(layer).__name__ for layer in keras.Model(inputs, x).layers] == ["InputLayer", "Dense", "Dropout"]
+    with layers.dropout_rng("hash"):
+        assert isinstance(layers.dropout(0.5), HashDropout)
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("model.kernel=0", "model.kernel"),
+        ("model.filters=[]", "model.filters"),
+        ("model.dense=-1", "model.dense"),
+        ("model.filters=[16,0]", "model.filters"),
+    ],
+)
+def test_cnn_sizes_are_range_checked(override, key):
+    with pytest.raises(schema.ConfigError) as info:
+        checks.validate(compose_cfg("model=cnn", override))
+    assert info.value.key == key
+
+
+def test_a_model_option_without_a_builder_is_refused():
+    cfg = compose_cfg()
+    cfg.model = {"name": "mine", "width": 3}
+    with pytest.raises(schema.ConfigError, match="model._target_ missing: model=mine"):
+        checks.validate(cfg)
+
+
+def test_only_the_mlp_fuses_or_trains_in_graph():
+    mlp, cnn = compose_cfg(), compose_cfg("model=cnn")
+    assert fusion.can_fuse(mlp) and not fusion.can_fuse(cnn)
+    assert model.speed_for(mlp) == (mlp.speed, None)
+    speed, why = model.speed_for(cnn)
+    assert speed.loop == "keras" and speed.steps_per_execution == cnn.speed.steps_per_execution
+    assert why == "model=cnn trains with Keras' fit, unfused: the fused in-graph loop handles the MLP family only"
+    user = compose_cfg()
+    user.model = {"name": "mlp", "_target_": "mymodels.build"}  # a user's builder named mlp is still no MLP
+    assert not fusion.can_fuse(user)
