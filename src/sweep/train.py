@@ -11,8 +11,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from sweep.config import CONF_DIR, cells, checks, hydra_settings, limits, overrides
+from sweep.config import CONF_DIR, builders, cells, checks, hydra_settings, limits, overrides
 from sweep.launch.preflight import fail, fatal
+from sweep.models import check as model_check
 from sweep.process import console, errors, quiet, signals
 from sweep.tracking import retries, store
 
@@ -48,6 +49,7 @@ def _alone(cfg: DictConfig, hc: HydraConfig) -> float:
     with fatal():  # config, data, then the store (checked before it is created): one line and exit 2, nothing made
         checks.validate(cfg)
         limits.read_data(cfg)
+        model_check.builders_of(filter(None, [builders.spec(cfg)]), [])  # a user's builder, built once
         store.prepare_experiment(store.resolve_uri(Path(hc.runtime.cwd)), cfg.mlflow.experiment)
     quiet.import_tensorflow()
     from sweep.training.job import run

@@ -16,7 +16,7 @@ from hydra.errors import HydraException
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
-from sweep.config import cells, checks, compose_jobs, hydra_settings, limits, options, overrides, schema
+from sweep.config import builders, cells, checks, compose_jobs, hydra_settings, limits, options, overrides, schema
 
 ENV_SWEPT_KEYS = cells.ENV_SWEPT_KEYS
 
@@ -66,8 +66,11 @@ def _job_config(compose: Callable[[List[str]], DictConfig], config: DictConfig, 
     return job_cfg
 
 
-def check(config: DictConfig, jobs: List[List[str]]) -> List[dict]:
-    """Compose and validate every job (and read its data once); return each planned job's cell, names and hashes."""
+def check(config: DictConfig, jobs: List[List[str]], specs: Optional[builders.Specs] = None) -> List[dict]:
+    """Compose and validate every job (and read its data once); return each planned job's cell, names and hashes.
+
+    `specs` collects each distinct user model option the jobs compose (sweep.config.builders).
+    """
     loader = GlobalHydra.instance().config_loader()
     composer = compose_jobs.composer(loader, config)
     keys = swept_keys(jobs)
@@ -75,6 +78,8 @@ def check(config: DictConfig, jobs: List[List[str]]) -> List[dict]:
     for job in jobs:
         job_cfg = _job_config(composer, config, job)
         limits.read_data(job_cfg)  # missing or corrupt data, or a limit too small, fails here; read once
+        if specs is not None:
+            specs.add(job_cfg)
         cell = cells.name(cells.values(job_cfg, job_cfg.hydra.runtime.choices, keys))
         planned.append(
             {
@@ -111,6 +116,7 @@ class Planned:
     env: Dict[str, str] = field(default_factory=dict)
     data: Optional[dict] = None  # a job's data keys, for the warm-up
     more: bool = False  # the sweeper may launch more jobs than `cells` (a race's later rounds)
+    builders: List[dict] = field(default_factory=list)  # each distinct user model option (sweep.config.builders)
 
 
 def sweeper_plan(config: DictConfig) -> Optional[SweeperPlan]:
@@ -128,14 +134,16 @@ def planned(config: DictConfig) -> Planned:
     jobs = own.examples if own and own.first_jobs else expand(config)
     if jobs == []:
         raise schema.ConfigError(hydra_settings.no_job(config))
-    if jobs is not None:
-        checked = check(config, jobs)
-        data_keys = checked[0]["data"] if checked else None
-        if own is None:
-            return Planned(checked, swept(config, jobs), len(checked), data=data_keys)
-        return Planned(checked, swept(config, jobs), len(checked), own.workers, own.env, data_keys, more=True)
-    if own is None:
+    if jobs is None and own is None:  # another sweeper than ours: its jobs are checked as they run
         return Planned(swept=swept(config, None))
-    examples = check(config, own.examples)
-    data_keys = examples[0]["data"] if examples else None
-    return Planned([], swept(config, None), own.n_jobs, own.workers, own.env, data_keys)
+    specs = builders.Specs()
+    checked = check(config, jobs if jobs is not None else own.examples, specs)
+    data_keys = checked[0]["data"] if checked else None
+    if jobs is None:  # a search: the configs at its bounds are checked, its jobs are not known ahead
+        result = Planned([], swept(config, None), own.n_jobs, own.workers, own.env, data_keys)
+    elif own is None:
+        result = Planned(checked, swept(config, jobs), len(checked), data=data_keys)
+    else:
+        result = Planned(checked, swept(config, jobs), len(checked), own.workers, own.env, data_keys, more=True)
+    result.builders = specs.all()
+    return result

@@ -64,7 +64,7 @@ class SweepCallback(Callback):
         signals.install()
         # Any failure from here to the parent run is fatal: Hydra would only warn and launch orphan jobs.
         with preflight.fatal(warmup.stop, self._abandon):
-            planned = plan.planned(config)  # every job of a grid, or the bounds of a search's space, checked
+            planned = preflight.planned(config)  # every job of a grid, or the bounds of a search's space, checked
             self.uri = store.resolve_uri(Path(config.hydra.runtime.cwd))
             experiment_id = store.prepare_experiment(self.uri, config.mlflow.experiment)  # checked, then created
             # Config, data and store are fine: workers start loading while this process and Hydra finish preparing.

@@ -11,6 +11,10 @@ import traceback
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from omegaconf import DictConfig
+
+from sweep.config import plan
+from sweep.models import check as model_check
 from sweep.tracking import secrets
 
 # Failures whose message is already the one line for the user (it names the key and what is allowed).
@@ -45,3 +49,10 @@ def fatal(*undo: Callable[[], None]) -> Iterator[None]:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             traceback.print_exc()
         fail(exc)
+
+
+def planned(config: DictConfig) -> plan.Planned:
+    """Every job of the multirun checked (sweep.config.plan), and each user model builder built once, checked."""
+    checked = plan.planned(config)
+    model_check.builders_of(checked.builders, checked.swept)  # TensorFlow loads only for a user's builder
+    return checked

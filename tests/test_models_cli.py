@@ -1,0 +1,130 @@
+"""Real commands with the model group: a cnn sweep, a user's builder from --config-dir, bad builders refused."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import all_runs, by_role, run_module
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "models"
+
+
+def small(fashion_small):
+    return ["data=fashion_mnist", f"data.path={fashion_small}", "train.epochs=1"]
+
+
+def test_a_cnn_sweep_gives_a_finished_run_per_cell_with_the_model_params(tmp_path, fashion_small):
+    cmd = ["-m", "model=cnn", "act=relu,tanh", "reg=none,dropout", *small(fashion_small), "model.filters=[8,16]"]
+    done = run_module("sweep.train", *cmd, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    jobs = by_role(all_runs(), "job")
+    assert sorted(r.data.params["act"] + "/" + r.data.params["reg"] for r in jobs) == [
+        "relu/dropout",
+        "relu/none",
+        "tanh/dropout",
+        "tanh/none",
+    ]
+    assert {r.info.status for r in jobs} == {"FINISHED"}
+    assert {r.data.params["model"] for r in jobs} == {"cnn"}
+    assert len({r.data.params["model_params"] for r in jobs}) == 1 and int(jobs[0].data.params["model_params"]) > 0
+    why = "[sweep] model=cnn trains with Keras' fit, unfused: the fused in-graph loop handles the MLP family only"
+    assert done.stdout.count(why) == 4  # one line per cell, none silently different
+
+
+def test_a_users_builder_from_the_config_dir_trains(tmp_path, fashion_small):
+    shutil.copytree(EXAMPLE, tmp_path, dirs_exist_ok=True)  # mymodels.py beside the command, model/mine.yaml
+    done = run_module(
+        "sweep.train",
+        "--config-dir",
+        str(tmp_path),
+        "model=mine",
+        "model.width=16",
+        *small(fashion_small),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (run,) = all_runs()
+    assert run.info.status == "FINISHED"
+    assert (run.data.params["model"], run.data.params["model.width"]) == ("mine", "16")
+    assert int(run.data.params["model_params"]) > 0 and run.data.metrics["test_accuracy"] > 0.1
+
+
+BUILDERS = """
+import keras
+
+
+def raises(input_shape, n_classes):
+    raise ValueError("widths must be even")
+
+
+def not_a_model(input_shape, n_classes):
+    return "a net"
+
+
+def _dense(input_shape, units, activation):
+    dense = keras.layers.Dense(units, activation=activation)
+    return keras.Sequential([keras.Input(shape=input_shape), keras.layers.Flatten(), dense])
+
+
+def wrong_shape(input_shape, n_classes):
+    return _dense(input_shape, n_classes + 1, "softmax")
+
+
+def no_softmax(input_shape, n_classes):
+    return _dense(input_shape, n_classes, None)
+
+
+def fine(input_shape, n_classes, depth=1):
+    return _dense(input_shape, n_classes, "softmax")
+"""
+
+BAD = [
+    (
+        {"_target_": "nosuch.build"},
+        [],
+        "error: model._target_=nosuch.build: nosuch does not import: ModuleNotFoundError",
+    ),
+    ({"_target_": "bad.missing"}, [], "error: model._target_=bad.missing: bad has no function missing"),
+    ({}, [], "error: model._target_ missing: model=mine is not built in (mlp, cnn), so its option file must name"),
+    ({"_target_": "bad.raises"}, [], "error: model=mine: bad.raises raised ValueError: widths must be even"),
+    ({"_target_": "bad.not_a_model"}, [], "error: model=mine: bad.not_a_model returned str, not a keras.Model"),
+    ({"_target_": "bad.wrong_shape"}, [], "error: model=mine: bad.wrong_shape's output has shape (None, 11), not"),
+    ({"_target_": "bad.no_softmax"}, [], "error: model=mine: bad.no_softmax's output is not a probability vector"),
+    ({"_target_": "bad.fine", "width": 3}, [], "error: model.width: model=mine has the key width, which bad.fine"),
+    (
+        {"_target_": "bad.fine"},
+        ["act=relu,tanh"],
+        "error: model=mine does not take act; add an act parameter to bad.fine or drop act from the sweep",
+    ),
+    (
+        {"_target_": "bad.fine"},
+        ["reg=none,l1"],
+        "error: model=mine does not take reg; add a reg parameter to bad.fine or drop reg from the sweep",
+    ),
+]
+
+
+@pytest.mark.parametrize("keys, swept, line", BAD, ids=[line[7:40] for _, _, line in BAD])
+def test_a_bad_builder_is_one_error_line_and_no_run(tmp_path, fashion_small, keys, swept, line):
+    (tmp_path / "bad.py").write_text(BUILDERS)
+    (tmp_path / "model").mkdir()
+    option = "\n".join(f"{k}: {v}" for k, v in {"name": "mine", **keys}.items())
+    (tmp_path / "model" / "mine.yaml").write_text(option + "\n")
+    done = run_module(
+        "sweep.train", "-m", "--config-dir", str(tmp_path), "model=mine", *swept, *small(fashion_small), cwd=tmp_path
+    )
+    assert done.returncode == 2, done.stderr[-3000:]
+    errors = [text for text in done.stderr.splitlines() if text.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(line), done.stderr[-3000:]
+    assert all_runs() == []
+
+
+def test_a_single_run_checks_its_builder_too(tmp_path, fashion_small):
+    (tmp_path / "bad.py").write_text(BUILDERS)
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "mine.yaml").write_text("name: mine\n_target_: bad.no_softmax\n")
+    done = run_module("sweep.train", "--config-dir", str(tmp_path), "model=mine", *small(fashion_small), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("error: model=mine: bad.no_softmax's output is not a")
+    assert all_runs() == []
