@@ -148,3 +148,22 @@ def test_only_the_mlp_fuses_or_trains_in_graph():
     user = compose_cfg()
     user.model = {"name": "mlp", "_target_": "mymodels.build"}  # a user's builder named mlp is still no MLP
     assert not fusion.can_fuse(user)
+
+
+def test_a_users_functional_net_is_logged_in_plain_keras_taking_raw_images(fashion_raw, monkeypatch):
+    from pathlib import Path
+
+    from sweep import data
+    from sweep.training import export
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "examples" / "models"))
+    cfg = compose_cfg("reg=dropout")
+    mine = OmegaConf.create({"name": "mine", "_target_": "mymodels.build", "width": 8, "blocks": 1})
+    net = builders.build(mine, "relu", cfg.reg, "hash", STUDY_SHAPE)
+    assert any(isinstance(layer, HashDropout) for layer in net.layers)
+    served = export.serving_model(net, STUDY_SHAPE.image)
+    inner = [layer for outer in served.layers for layer in getattr(outer, "layers", [outer])]
+    assert not any(isinstance(layer, HashDropout) for layer in inner)
+    raw = fashion_raw.x_test[:5]
+    expected = np.asarray(net(data.normalize(raw), training=False))
+    np.testing.assert_allclose(np.asarray(served(raw.astype("float64"), training=False)), expected, rtol=1e-5)

@@ -32,22 +32,22 @@ def test_a_cnn_sweep_gives_a_finished_run_per_cell_with_the_model_params(tmp_pat
     assert done.stdout.count(why) == 4  # one line per cell, none silently different
 
 
-def test_a_users_builder_from_the_config_dir_trains(tmp_path, fashion_small):
+def test_a_users_builder_from_the_config_dir_trains_in_the_sweeps_workers(tmp_path, fashion_small):
     shutil.copytree(EXAMPLE, tmp_path, dirs_exist_ok=True)  # mymodels.py beside the command, model/mine.yaml
-    done = run_module(
-        "sweep.train",
-        "--config-dir",
-        str(tmp_path),
-        "model=mine",
-        "model.width=16",
-        *small(fashion_small),
-        cwd=tmp_path,
-    )
+    cmd = ["-m", "--config-dir", str(tmp_path), "model=mine", "model.width=8,16", *small(fashion_small)]
+    done = run_module("sweep.train", *cmd, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    (run,) = all_runs()
-    assert run.info.status == "FINISHED"
-    assert (run.data.params["model"], run.data.params["model.width"]) == ("mine", "16")
-    assert int(run.data.params["model_params"]) > 0 and run.data.metrics["test_accuracy"] > 0.1
+    jobs = by_role(all_runs(), "job")
+    assert {r.info.status for r in jobs} == {"FINISHED"}
+    assert sorted((r.data.params["model"], r.data.params["model.width"]) for r in jobs) == [
+        ("mine", "16"),
+        ("mine", "8"),
+    ]
+    assert sorted(r.info.run_name for r in jobs) == [
+        "reg=none act=relu model.width=16",
+        "reg=none act=relu model.width=8",
+    ]
+    assert all(int(r.data.params["model_params"]) > 0 and r.data.metrics["test_accuracy"] > 0.1 for r in jobs)
 
 
 BUILDERS = """

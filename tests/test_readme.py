@@ -2,6 +2,7 @@
 
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 from sweep import compare
@@ -42,6 +43,7 @@ def test_every_sweep_command_passes_our_checks():
     found = {(module, tuple(args)) for page in PAGES for module, args in commands(page)}
     (Path("my_conf") / "act").mkdir(parents=True)  # the README's own option file: my_conf/act/elu.yaml
     (Path("my_conf") / "act" / "elu.yaml").write_text("name: elu\n")
+    shutil.copytree(REPO / "examples" / "models", "examples/models")  # docs/models.md's --config-dir
     assert len(found) >= 5 and {module for module, _ in found} == {"sweep.train", "sweep.compare"}
     for module, args in sorted(found):
         if module == "sweep.train":
