@@ -167,3 +167,13 @@ def test_a_users_functional_net_is_logged_in_plain_keras_taking_raw_images(fashi
     raw = fashion_raw.x_test[:5]
     expected = np.asarray(net(data.normalize(raw), training=False))
     np.testing.assert_allclose(np.asarray(served(raw.astype("float64"), training=False)), expected, rtol=1e-5)
+
+
+def test_fused_training_refuses_a_model_it_cannot_train_exactly():
+    from sweep.training import fused
+    from sweep.training.cell import Cell, JobContext
+
+    ctx = JobContext("sqlite:///unused.db", "sweep-id", {})
+    group = [Cell(compose_cfg("model=cnn", f"act={a}"), ctx, "0", a, a) for a in ("relu", "tanh")]
+    with pytest.raises(ValueError, match="only the MLP family trains fused"):
+        fused.train_cells(group)

@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, List
 import keras
 
 from sweep.config import cells as cell_ids
+from sweep.config import fusion
 from sweep.process import signals
 from sweep.tracking import detached, epochs, runs
 from sweep.training import loop, progress, steps
@@ -103,6 +104,8 @@ def train_cells(group: List[Cell]) -> List[Any]:
     Returns, per cell, its test accuracy or the error that ended it.
     """
     phases, cfg = Phases(), group[0].cfg
+    if not all(fusion.can_fuse(c.cfg) for c in group):  # never silently another computation
+        raise ValueError("only the MLP family trains fused (sweep.config.fusion.can_fuse)")
     with phases("data"):
         ds = steps.load_data(cfg)
     threads, together = set_threads(cfg.speed), {TAG_GROUP: uuid.uuid4().hex[:12], TAG_GROUP_SIZE: str(len(group))}
