@@ -128,3 +128,15 @@ def test_a_single_run_checks_its_builder_too(tmp_path, fashion_small):
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("error: model=mine: bad.no_softmax's output is not a")
     assert all_runs() == []
+
+
+def test_compare_shows_the_model_as_a_factor_when_a_sweep_varies_it(tmp_path, fashion_small):
+    done = run_module("sweep.train", "-m", "model=mlp,cnn", "model.filters=[8]", *small(fashion_small), cwd=tmp_path)
+    assert done.returncode == 2 and "error: model.filters: Key 'filters' is not in struct" in done.stderr
+    done = run_module("sweep.train", "-m", "model=mlp,cnn", *small(fashion_small), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("trains with Keras' fit, unfused") == 1  # the cnn only; the mlp trains in-graph
+    shown = run_module("sweep.compare", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    rows = [line for line in shown.stdout.splitlines() if line.startswith(("| cnn", "| mlp"))]
+    assert "(rows: model" in shown.stdout and len(rows) >= 2, shown.stdout
