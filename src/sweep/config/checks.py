@@ -87,16 +87,21 @@ def _model(model: Any) -> None:
     if model.get("_target_"):
         return  # a user's builder: built and checked before the sweep starts (sweep.models.check)
     if name not in MODEL_KEYS:
-        raise ConfigError(
-            f"model._target_ missing: model={name} is not built in ({', '.join(MODEL_KEYS)}), so its option file "
-            "must name its builder, e.g. _target_: mymodels.build",
-            "model._target_",
-        )
+        raise no_builder(name)
     unknown = sorted(set(model) - {"name", *MODEL_KEYS[name]})
     if unknown:
         keys = ", ".join(MODEL_KEYS[name])
         raise ConfigError(f"model.{unknown[0]}: not a key of model={name} (its keys: {keys})", f"model.{unknown[0]}")
     (_mlp if name == "mlp" else _cnn)(model)
+
+
+def no_builder(name: Any) -> ConfigError:
+    """The error for a model option that is not built in and names no builder."""
+    return ConfigError(
+        f"model._target_ missing: model={name} is not built in ({', '.join(MODEL_KEYS)}), so its option file "
+        "must name its builder, e.g. _target_: mymodels.build",
+        "model._target_",
+    )
 
 
 def _sizes(model: Any, key: str) -> None:

@@ -8,9 +8,10 @@ from typing import Any, Callable, Dict, Set, Tuple
 
 from omegaconf import OmegaConf
 
+from sweep.config import checks
 from sweep.config.schema import ConfigError
 from sweep.data import Shape
-from sweep.models.contract import BUILTIN, Reg
+from sweep.models.contract import BUILTIN, OFFERED, Builder, Reg
 
 RESERVED = ("name", "_target_")  # a model option's keys that are not its builder's
 
@@ -21,11 +22,7 @@ def target(model: Any) -> str:
         return str(model["_target_"])
     if model.get("name") in BUILTIN:
         return BUILTIN[model["name"]]
-    raise ConfigError(
-        f"model._target_ missing: model={model.get('name')} is not built in ({', '.join(BUILTIN)}), so its option "
-        "file must name its builder, e.g. _target_: mymodels.build",
-        "model._target_",
-    )
+    raise checks.no_builder(model.get("name"))
 
 
 def own_keys(model: Any) -> Dict[str, Any]:
@@ -34,7 +31,7 @@ def own_keys(model: Any) -> Dict[str, Any]:
     return {k: v for k, v in values.items() if k not in RESERVED}
 
 
-def load(path: str) -> Callable[..., Any]:
+def load(path: str) -> Builder:
     """Import `package.module.function`; the launch directory is on the path. ConfigError when it does not import."""
     module_name, _, name = path.rpartition(".")
     if os.getcwd() not in sys.path:  # a user's builder sits beside the command, as Hydra's --config-dir does
@@ -60,7 +57,7 @@ def declared(builder: Callable[..., Any]) -> Tuple[Set[str], bool]:
 
 def offered(model: Any, act: str, reg: Any, shape: Shape) -> Dict[str, Any]:
     """Everything sweep offers the builder (sweep.models.contract)."""
-    common = {"input_shape": tuple(shape.image), "n_classes": int(shape.classes), "act": act, "reg": Reg.of(reg)}
+    common = dict(zip(OFFERED, (tuple(shape.image), int(shape.classes), act, Reg.of(reg)), strict=True))
     return {**common, **own_keys(model)}
 
 

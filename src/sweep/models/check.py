@@ -22,7 +22,9 @@ def needs(key: str) -> Optional[str]:
     group, _, rest = key.partition(".")
     if group in ("act", "reg"):
         return group
-    return rest.partition(".")[0] or None if group == "model" else None
+    if group == "model" and rest:
+        return rest.partition(".")[0]
+    return None
 
 
 def _a(word: str) -> str:

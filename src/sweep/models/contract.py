@@ -1,6 +1,6 @@
 """What a model builder is: a function of the keyword arguments it declares, returning an uncompiled keras.Model.
 
-sweep offers every builder `input_shape` (one image as the data store it, e.g. (28, 28)), `n_classes`, `act`
+sweep offers every builder `input_shape` (one image as the data set stores it, e.g. (28, 28)), `n_classes`, `act`
 (the act option's Keras activation name), `reg` (the reg option's values, a `Reg`) and the model option's own keys;
 it passes only those the builder's signature declares (all of them to a `**kwargs`). The model's output must be a
 probability vector over `n_classes` (e.g. a softmax Dense layer). Optimizer, loss, metrics and training are sweep's.
@@ -9,11 +9,14 @@ probability vector over `n_classes` (e.g. a softmax Dense layer). Optimizer, los
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, Tuple
 
+from sweep.config.checks import MODEL_KEYS
+
 if TYPE_CHECKING:
     import keras
 
 OFFERED = ("input_shape", "n_classes", "act", "reg")  # what sweep offers every builder beside the option's own keys
-BUILTIN = {"mlp": "sweep.models.mlp.build", "cnn": "sweep.models.cnn.build"}  # model options without a _target_
+# the built-in model options (sweep.config.checks.MODEL_KEYS), each sweep.models.<name>.build; any other names its own
+BUILTIN = {name: f"sweep.models.{name}.build" for name in MODEL_KEYS}
 
 
 class Builder(Protocol):
