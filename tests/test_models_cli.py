@@ -15,7 +15,7 @@ def small(fashion_small):
 
 
 def test_a_cnn_sweep_gives_a_finished_run_per_cell_with_the_model_params(tmp_path, fashion_small):
-    cmd = ["-m", "model=cnn", "act=relu,tanh", "reg=none,dropout", *small(fashion_small), "model.filters=[8,16]"]
+    cmd = ["-m", "model=cnn", "act=relu,tanh", "reg=none,dropout", *small(fashion_small)]  # as the issue runs it
     done = run_module("sweep.train", *cmd, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     jobs = by_role(all_runs(), "job")
