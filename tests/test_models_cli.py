@@ -27,6 +27,7 @@ def test_a_cnn_sweep_gives_a_finished_run_per_cell_with_the_model_params(tmp_pat
     ]
     assert {r.info.status for r in jobs} == {"FINISHED"}
     assert {r.data.params["model"] for r in jobs} == {"cnn"}
+    assert {(r.data.params["speed.loop"], r.data.tags["sweep.loop"]) for r in jobs} == {("in_graph", "keras")}
     assert len({r.data.params["model_params"] for r in jobs}) == 1 and int(jobs[0].data.params["model_params"]) > 0
     why = "[sweep] model=cnn trains with Keras' fit, unfused: the fused in-graph loop handles the MLP family only"
     assert done.stdout.count(why) == 4  # one line per cell, none silently different

@@ -15,6 +15,8 @@ from sweep.training.pruning import ReportToTrial, trial_result
 from sweep.training.runtime import Phases, set_threads
 from sweep.training.steps import build, load_data, log_results, settle
 
+TAG_LOOP = "sweep.loop"  # the loop a cell trained with where it differs from its speed.loop (docs/models.md)
+
 __all__ = ["Cell", "JobContext", "collecting", "prepare", "run", "train"]
 
 
@@ -61,8 +63,9 @@ def _train_and_log(cell: Cell, ds: data.Dataset, phases: Phases, reporter: Optio
     """
     cfg, ctx = cell.cfg, cell.ctx
     speed, unfused = model.speed_for(cfg)
-    if unfused:
+    if unfused:  # said once, and recorded: the run's params keep the config's speed.loop
         cell.say(f"[sweep] {unfused}")
+        runs.set_tags({TAG_LOOP: speed.loop})
     with phases("build"):
         settle()
     net = build(cell, phases)
