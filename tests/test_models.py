@@ -177,3 +177,30 @@ def test_fused_training_refuses_a_model_it_cannot_train_exactly():
     group = [Cell(compose_cfg("model=cnn", f"act={a}"), ctx, "0", a, a) for a in ("relu", "tanh")]
     with pytest.raises(ValueError, match="only the MLP family trains fused"):
         fused.train_cells(group)
+
+
+LATE = """
+import keras
+
+
+def deferred(n_classes):
+    return keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(n_classes, activation="softmax")])
+
+
+def wrong_input(n_classes):
+    return keras.Sequential([keras.Input(shape=(5,)), keras.layers.Dense(n_classes, activation="softmax")])
+"""
+
+
+def test_a_builder_is_checked_on_the_datas_real_shape(tmp_path, monkeypatch, fashion_small):
+    from sweep.models import check
+
+    (tmp_path / "late.py").write_text(LATE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cfg = compose_cfg("data=fashion_mnist", f"data.path={fashion_small}")
+    spec = {"label": "mine", "act": "relu", "reg": cfg.reg, "data": {"name": "fashion_mnist", "path": fashion_small}}
+    check.builder(
+        {**spec, "model": {"name": "mine", "_target_": "late.deferred"}}, []
+    )  # built without keras.Input: fine
+    with pytest.raises(schema.ConfigError, match=r"late.wrong_input's net fails on images of shape \(28, 28\)"):
+        check.builder({**spec, "model": {"name": "mine", "_target_": "late.wrong_input"}}, [])

@@ -56,14 +56,19 @@ def _output(label: str, path: str, net: Any, shape: data.Shape) -> None:
 
     if not isinstance(net, keras.Model):
         raise ConfigError(f"model={label}: {path} returned {type(net).__name__}, not a keras.Model", "model._target_")
-    if tuple(net.output_shape) != (None, shape.classes):
+    x = np.random.default_rng(0).random((4, *shape.image), dtype=np.float32)
+    try:  # on a batch of the data's shape: a Sequential net built without keras.Input has no output_shape before
+        out = np.asarray(net(x, training=False), dtype=np.float64)
+    except Exception as exc:  # noqa: BLE001 - the net's own failure on the data's shape, in one line
         raise ConfigError(
-            f"model={label}: {path}'s output has shape {tuple(net.output_shape)}, not (None, {shape.classes}) "
+            f"model={label}: {path}'s net fails on images of shape {shape.image}: {exc}", "model._target_"
+        ) from exc
+    if (None, *out.shape[1:]) != (None, shape.classes):
+        raise ConfigError(
+            f"model={label}: {path}'s output has shape {(None, *out.shape[1:])}, not (None, {shape.classes}) "
             "(one probability per class)",
             "model._target_",
         )
-    x = np.random.default_rng(0).random((4, *shape.image), dtype=np.float32)
-    out = np.asarray(net(x, training=False), dtype=np.float64)
     if not (np.all(out >= -TOLERANCE) and np.allclose(out.sum(axis=1), 1.0, atol=TOLERANCE)):
         raise ConfigError(
             f"model={label}: {path}'s output is not a probability vector (rows sum to {out.sum(axis=1).round(3)}); "
