@@ -7,7 +7,7 @@ import mlflow
 from mlflow import MlflowClient
 
 from sweep.analysis import query
-from sweep.tracking import secrets, store
+from sweep.tracking import secrets, store, store_check
 
 
 class NothingToCompare(LookupError):
@@ -22,6 +22,7 @@ def locate(args: argparse.Namespace):
         raise NothingToCompare(
             f"no MLflow store at {where}; run python -m sweep.train first or set MLFLOW_TRACKING_URI"
         )
+    store_check.check(uri)  # a file that is no MLflow store of this version is refused, untouched
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
     store.check_reachable(uri)

@@ -90,6 +90,7 @@ def default_study_name(config: DictConfig, space: Space, objective: Objective) -
 
 
 def _check_existing(storage: str, name: str, objective: Objective) -> None:
+    study.check_writable(storage)
     try:
         found = study.existing_directions(storage, name)
     except Exception as exc:  # noqa: BLE001 - any failure to read the storage gets the same one-line answer

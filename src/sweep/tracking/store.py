@@ -5,7 +5,6 @@ Kept free of TensorFlow so that `sweep.compare` and the multirun parent start fa
 
 import json
 import os
-import sqlite3
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,7 +14,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Run
 
-from sweep.tracking import access, retries
+from sweep.tracking import access, creation, retries, store_check
 from sweep.tracking.errors import StoreError  # noqa: F401 - callers catch store.StoreError
 
 # Handed from the multirun parent to its jobs (and to joblib/ray workers) through the environment.
@@ -48,7 +47,6 @@ def resolve_uri(launch_dir: Path) -> str:
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if uri:
         return access.adopt_uri_credentials(uri)
-    (launch_dir / "mlruns").mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{(launch_dir / 'mlruns' / 'mlflow.db').resolve()}"
 
 
@@ -69,17 +67,23 @@ def check_reachable(uri: str) -> None:
 def prepare_experiment(uri: str, name: str) -> str:
     """Reach and migrate the store, get or create the experiment once, before jobs fan out; return its id.
 
-    Raises StoreError, before any run exists, when the store is unreachable or refuses this user's runs.
+    Raises StoreError, before anything is written, when the store is unreachable, is no MLflow store of this
+    version, or refuses this user's runs.
     """
+    db = sqlite_path(uri)
+    try:
+        store_check.check(uri)  # before MlflowClient(uri), which already creates a SQLite file
+    except store_check.OutdatedSchema:
+        if db is None or not creation.migrating(db):
+            raise
+    if db is not None:  # created and migrated here, once, not racing in parallel jobs
+        creation.reach(uri, db, check_reachable)
+    else:
+        check_reachable(uri)
     client = MlflowClient(uri)
-    check_reachable(uri)  # migrations run here, once, not racing in parallel jobs
-    if sqlite_path(uri) is not None:
-        # WAL lets parallel jobs write while others read; it is a persistent property of the database file.
-        with sqlite3.connect(sqlite_path(uri)) as db:
-            db.execute("PRAGMA journal_mode=WAL")
     found = client.get_experiment_by_name(name)
     if found is not None:
-        access.check_can_write(uri, found.experiment_id, name)
+        _usable(uri, found)
         return found.experiment_id
     # A new experiment: any user the server does not deny may create one, and becomes its owner (MANAGE).
     location = (sqlite_path(uri).parent / "artifacts").resolve().as_uri() if sqlite_path(uri) else None
@@ -91,8 +95,18 @@ def prepare_experiment(uri: str, name: str) -> str:
         found = client.get_experiment_by_name(name)  # another process won the creation race
         if found is None:
             raise
-        access.check_can_write(uri, found.experiment_id, name)
+        _usable(uri, found)
         return found.experiment_id
+
+
+def _usable(uri: str, experiment) -> None:
+    """Raise StoreError if runs cannot be created in an existing experiment: deleted, or not ours to write."""
+    if experiment.lifecycle_stage == "deleted":  # MLflow refuses runs there, and refuses the name to a new one
+        raise StoreError(
+            f"mlflow.experiment={experiment.name}: the experiment is deleted (id {experiment.experiment_id}); "
+            f"restore it (mlflow experiments restore --experiment-id {experiment.experiment_id}) or name another"
+        )
+    access.check_can_write(uri, experiment.experiment_id, experiment.name)
 
 
 def sweeper_tags() -> Dict[str, str]:

@@ -14,7 +14,7 @@ import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 
-from sweep.tracking import store
+from sweep.tracking import places, store
 
 # Handed from the search sweeper to its jobs: the study's name, storage and pruner once, the trial number per job.
 ENV_STUDY, ENV_STORAGE, ENV_PRUNER = "SWEEP_STUDY", "SWEEP_STUDY_STORAGE", "SWEEP_STUDY_PRUNER"
@@ -65,6 +65,20 @@ def existing_directions(spec: str, name: str) -> Optional[list]:
     summaries = optuna.get_all_study_summaries(open_storage(spec), include_best_trial=False)
     found = [s for s in summaries if s.study_name == name]
     return [d.name.lower() for d in found[0].directions] if found else None
+
+
+def check_writable(spec: str) -> None:
+    """Raise ValueError (one line naming hydra.sweeper.storage) if the storage's file cannot be created or written."""
+    path = Path(spec) if not is_url(spec) else None
+    if is_url(spec):
+        import sqlalchemy
+
+        parsed = sqlalchemy.engine.make_url(spec)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            path = Path(parsed.database).resolve()
+    wrong = places.problem(path) if path is not None else None
+    if wrong:
+        raise ValueError(f"hydra.sweeper.storage={safe_storage(spec)}: {wrong}; choose a writable place for the study")
 
 
 def _has_tables(url: str) -> bool:
