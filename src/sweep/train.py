@@ -11,9 +11,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from sweep import data
-from sweep.config import CONF_DIR, cells, checks, hydra_settings, limits, overrides, schema
-from sweep.launch.callback import fail
+from sweep.config import CONF_DIR, cells, checks, hydra_settings, limits, overrides
+from sweep.launch.preflight import fail, fatal
 from sweep.process import console, errors, quiet, signals
 from sweep.tracking import retries, store
 
@@ -46,12 +45,10 @@ def context(hc: HydraConfig):
 
 def _alone(cfg: DictConfig, hc: HydraConfig) -> float:
     """A job outside a multirun: check what the multirun's parent would have checked, then train it."""
-    try:
+    with fatal():  # config, data, then the store (checked before it is created): one line and exit 2, nothing made
         checks.validate(cfg)
         limits.read_data(cfg)
         store.prepare_experiment(store.resolve_uri(Path(hc.runtime.cwd)), cfg.mlflow.experiment)
-    except (schema.ConfigError, data.DataError, store.StoreError) as exc:
-        fail(exc)
     quiet.import_tensorflow()
     from sweep.training.job import run
 
@@ -60,6 +57,8 @@ def _alone(cfg: DictConfig, hc: HydraConfig) -> float:
 
 def _in_sweep(cfg: DictConfig, hc: HydraConfig) -> float:
     """A multirun's job (its parent has checked every job): an error fails this job only."""
+    if not os.environ.get(store.ENV_PARENT):  # the sweep's setup never ran: a run here would be an orphan
+        fail(errors.JobFailed(errors.NO_PARENT))  # SystemExit: the launcher stops the sweep, not one job
     # Under the launching process's live display, a job in another process writes to its folder, not the terminal
     with console.quiet_job(Path(hc.runtime.output_dir) / "console.log"):
         quiet.import_tensorflow()

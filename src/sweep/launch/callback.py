@@ -10,16 +10,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, read_write
 
 from sweep.config import cells, plan, schema
-from sweep.launch import display, outcome, parent, warmup
+from sweep.launch import display, outcome, parent, preflight, warmup
 from sweep.process import console, signals
 from sweep.tracking import liveness, retries, secrets, store
-
-
-def fail(exc: Exception) -> None:
-    """Print one line for a bad input and exit 2 before anything is tracked."""
-    warmup.stop()
-    print(f"error: {exc}", file=sys.stderr)
-    sys.exit(2)
 
 
 def export(config: DictConfig, planned: plan.Planned, ids: Dict[str, str], live: str) -> None:
@@ -69,22 +62,28 @@ class SweepCallback(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         signals.install()
-        try:
+        # Any failure from here to the parent run is fatal: Hydra would only warn and launch orphan jobs.
+        with preflight.fatal(warmup.stop, self._abandon):
             planned = plan.planned(config)  # every job of a grid, or the bounds of a search's space, checked
             self.uri = store.resolve_uri(Path(config.hydra.runtime.cwd))
-            experiment_id = store.prepare_experiment(self.uri, config.mlflow.experiment)
-        except (ValueError, store.StoreError) as exc:  # bad config, data or store: one line, nothing tracked
-            fail(exc)
-        # Config, data and store are fine: workers start loading while this process and Hydra finish preparing.
-        # (Not before the store's probe, whose fail-fast MLflow settings a worker spawned then would keep.)
-        os.environ.update(planned.env)  # before any worker starts: every worker inherits the sweeper's context
-        if planned.data:
-            warmup.start(config, planned.n_jobs, planned.data)
-        try:
-            self._prepare(config, planned, experiment_id)
-        except BaseException:
-            warmup.stop()  # nothing without a warm-up; with one, the exit would wait for it
-            raise
+            experiment_id = store.prepare_experiment(self.uri, config.mlflow.experiment)  # checked, then created
+            # Config, data and store are fine: workers start loading while this process and Hydra finish preparing.
+            # (Not before the store's probe, whose fail-fast MLflow settings a worker spawned then would keep.)
+            os.environ.update(planned.env)  # before any worker starts: every worker inherits the sweeper's context
+            if planned.data:
+                warmup.start(config, planned.n_jobs, planned.data)
+            try:
+                self._prepare(config, planned, experiment_id)
+            except BaseException:
+                warmup.stop()  # nothing without a warm-up; with one, the exit would wait for it
+                raise
+
+    def _abandon(self) -> None:
+        """Delete a parent run whose setup failed after it was created: no half-made sweep stays in the store."""
+        run_id, self.parent = self.parent, None
+        self._stop_display()
+        if run_id:
+            parent.abandon(self.uri, run_id)
 
     def _prepare(self, config: DictConfig, sweep: plan.Planned, experiment_id: str) -> None:
         for name in liveness.reap(self.uri, experiment_id):

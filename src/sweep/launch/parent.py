@@ -62,3 +62,11 @@ def end(uri: str, run_id: str, jobs: list, interrupted: bool, expected: int) -> 
 def is_running(uri: str, run_id: str) -> bool:
     """Whether the parent run is still RUNNING (not ended by an earlier call or another command)."""
     return MlflowClient(uri).get_run(run_id).info.status == "RUNNING"
+
+
+def abandon(uri: str, run_id: str) -> None:
+    """End and delete a parent run whose sweep never launched (its setup failed after the run was created)."""
+    client = MlflowClient(uri)
+    client.set_tag(run_id, liveness.TAG_END_REASON, "the sweep's setup failed before any job was launched")
+    client.set_terminated(run_id, "FAILED")
+    client.delete_run(run_id)

@@ -1,5 +1,10 @@
 """A job's failure as it crosses to the launching process: its type and message, nothing that needs TensorFlow."""
 
+NO_PARENT = (
+    "SWEEP_PARENT_RUN_ID: this multirun job has no parent run (the sweep's setup did not run: is "
+    "hydra.callbacks.mlflow_sweep set?); no run was created"
+)
+
 
 class JobFailed(RuntimeError):
     """A multirun job raised `<type>: <message>`; its run in MLflow holds the reason and the traceback.
