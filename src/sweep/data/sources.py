@@ -29,15 +29,30 @@ def load_npz(path: Path) -> Dataset:
     """Load a Keras-layout .npz (x_train, y_train, x_test, y_test)."""
     try:
         with np.load(path) as f:
-            return _checked(Dataset(**{key: f[key] for key in Dataset._fields}), path)
+            ds = Dataset(**{key: f[key] for key in Dataset._fields})
     except (OSError, ValueError, KeyError, EOFError) as exc:
         raise DataError(
             f"data.path: {path} is not a Keras-layout .npz with x_train, y_train, x_test, y_test: {exc}"
         ) from exc
+    return _checked(ds, path)
+
+
+def finite(ds: Dataset, where: Path) -> None:
+    """Refuse NaN or inf in any array: bad data, which training would only show later as a diverged loss."""
+    for key in Dataset._fields:
+        array = getattr(ds, key)
+        if np.issubdtype(array.dtype, np.inexact):
+            bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+            if bad:
+                raise DataError(
+                    f"data.path={where}: {key} holds {bad} non-finite values (NaN or inf) of {array.size}; "
+                    "images and labels must be finite numbers: fix or drop those entries"
+                )
 
 
 def _checked(ds: Dataset, where: Path) -> Dataset:
     """The data set with 1-D integer labels, if its images are N x H x W (x C) and match their labels and each other."""
+    finite(ds, where)
     labels = {}
     for x, y, split in ((ds.x_train, ds.y_train, "train"), (ds.x_test, ds.y_test, "test")):
         y = y.reshape(-1) if y.ndim == 2 and y.shape[1:] == (1,) else y  # Keras' CIFAR layout: (N, 1) labels
