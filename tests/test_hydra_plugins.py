@@ -53,3 +53,14 @@ def test_another_apps_jobs_under_the_fused_launcher_never_import_tensorflow(tmp_
     done = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("loaded []") == 3, done.stdout  # in the workers, as in the launching process
+
+
+def test_our_plugin_modules_import_no_heavy_library():
+    # Hydra imports every plugin module in every Hydra app: sweep's must not bring TensorFlow, MLflow, Optuna, joblib
+    code = (
+        "import sys; import hydra_plugins.sweep_launchers.fused_launcher, hydra_plugins.sweep_sweepers.search, "
+        "hydra_plugins.sweep_sweepers.race, hydra_plugins.sweep_sweepers.grid; "
+        "print([m for m in ('tensorflow', 'keras', 'mlflow', 'optuna', 'joblib', 'numpy') if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr[-2000:]
