@@ -8,15 +8,19 @@ import subprocess
 import sys
 
 import pytest
+from hydra.core.singleton import Singleton
 from hydra.test_utils.launcher_common_tests import BatchedSweeperTestSuite, IntegrationTestSuite, LauncherTestSuite
+from hydra.version import VersionBase
 from joblib.externals.loky import get_reusable_executor
 from pytest import mark
 
 
 @pytest.fixture(autouse=True)
-def fresh_workers():
-    """joblib keeps its workers between tests, in the folder they started in, which Hydra's suites remove after a
-    test (Hydra's own joblib launcher fails the same way here): each test starts its own."""
+def fresh_hydra():
+    """Each suite's app as in a process of its own: the version_base that our compose tests set in this process
+    (a Hydra singleton) is forgotten first, and joblib's workers, which stay in the folder they started in (Hydra's
+    suites remove it), are ended after each test. Hydra's own joblib launcher fails these suites here without it."""
+    Singleton._instances.pop(VersionBase, None)
     yield
     get_reusable_executor().shutdown(wait=True)
 
