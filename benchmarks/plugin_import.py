@@ -25,7 +25,10 @@ def main(cfg) -> float:
 main()
 """
 # Runs the app with the folder that holds sweep's packages (src/, on the path through its .pth) off sys.path.
-WITHOUT = "import runpy, sys; sys.path.remove({src!r}); sys.argv = [{app!r}, *sys.argv[1:]]; runpy.run_path({app!r}, run_name='__main__')"
+WITHOUT = (
+    "import runpy, sys; sys.path.remove({src!r}); sys.argv = [{app!r}, *sys.argv[1:]]; "
+    "runpy.run_path({app!r}, run_name='__main__')"
+)
 
 
 def sweep_folder() -> str:

@@ -5,10 +5,10 @@ rate) form a bucket per seed; a bucket is cut into groups of at most `fuse` cell
 group of every seed, one seed after another, so that a worker compiles a group's program once and reuses it for
 the next seeds (sweep.training.programs). A few long tasks would leave a worker idle while the last one runs, so the
 costliest task's seeds are halved (one more compile) until each worker has TASKS_PER_WORKER tasks, and a task's
-cells are halved until every worker has one, where the jobs allow. A job
-that cannot fuse (another loop than in_graph, or another Hydra app's) is a task alone. Tasks go out costliest first (their cells'
-operations, sweep.config.cost), so that no worker idles while the last, longest one runs: joblib's workers take
-the next task as they finish.
+cells are halved until every worker has one, where the jobs allow. A job that cannot fuse (another loop than
+in_graph, or another Hydra app's) is a task alone. Tasks go out costliest first (their cells' operations,
+sweep.config.cost), so that no worker idles while the last, longest one runs: joblib's workers take the next task
+as they finish.
 """
 
 import math
