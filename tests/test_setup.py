@@ -84,6 +84,9 @@ def test_a_store_that_cannot_hold_the_sweep_is_one_line_and_stays_as_it_was(tmp_
         assert why in line and uri in line
         assert digest(tmp_path) == before  # no store file made, none touched (a single run's outputs/ is Hydra's)
         assert not (tmp_path / "mlruns").exists() and not (tmp_path / "multirun").exists()
+        if not mode:  # compare reads the same store: the same line, nothing touched
+            assert refused(run_module("sweep.compare", cwd=tmp_path, uri=uri), starts) == line
+            assert digest(tmp_path) == before
 
 
 def test_an_unwritable_search_storage_is_one_line_before_any_run_or_study(tmp_path):
