@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from mlflow import MlflowClient
 
 from sweep.launch import preflight
@@ -189,3 +191,17 @@ def test_two_sweeps_on_one_new_store_beside_a_reader_link_every_job_to_their_par
     jobs = by_role(runs, "job")
     assert len(jobs) == 2 * len(parents)  # no orphan: every job under the parent of its own sweep
     assert all(sweep_of[j.data.tags["mlflow.parentRunId"]] == j.data.tags[store.TAG_SWEEP] for j in jobs)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.one_of(st.binary(max_size=300), st.binary(max_size=200).map(lambda b: store_check.SQLITE_HEADER + b)))
+def test_any_file_that_is_no_store_is_refused_in_one_line_and_left_as_it_was(tmp_path, content):
+    db = tmp_path / "drawn.db"
+    db.write_bytes(content)
+    try:
+        store_check.check(f"sqlite:///{db}")
+    except store_check.StoreError as exc:
+        assert str(exc).startswith(f"MLFLOW_TRACKING_URI=sqlite:///{db}: ") and "\n" not in str(exc)
+    else:
+        assert content == b""  # only an empty file passes: SQLite takes it as a new database
+    assert db.read_bytes() == content
