@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 
 @dataclass
 class RaceSweeperConf:
-    """hydra.sweeper.* of the race (checked by sweep.search.race_rules before anything is created)."""
+    """hydra.sweeper.* of the race (checked by sweep.race.rules before anything is created)."""
 
     _target_: str = "hydra_plugins.sweep_sweepers.race.RaceSweeper"
     min_seeds: int = 3  # round 0: every cell at seeds 0..min_seeds-1
@@ -49,7 +49,7 @@ class RaceSweeper(Sweeper):
     def plan(config: DictConfig) -> Any:
         """Round 0's jobs, for sweep's multirun callback to check before it creates the parent run."""
         from sweep.config.plan import SweeperPlan
-        from sweep.search import race_plan
+        from sweep.race import plan as race_plan
 
         first = race_plan.round_zero(config)
         return SweeperPlan(first, len(first), None, first_jobs=True)
@@ -63,6 +63,6 @@ class RaceSweeper(Sweeper):
         )
 
     def sweep(self, arguments: List[str]) -> Any:
-        from sweep.search import race_sweep
+        from sweep.race import sweep as race_sweep
 
         return race_sweep.run(self.config, self.hydra_context.config_loader, self.launcher)

@@ -21,7 +21,7 @@ class Rules:
     epsilon: float = 0.002
     metric: str = "val_accuracy"
     max_jobs: Optional[int] = None
-    merge_twins: bool = True  # cells with bit-identical weights at every seed so far race as one (race_loop)
+    merge_twins: bool = True  # cells with bit-identical weights at every seed so far race as one (sweep.race.loop)
     twin_seeds: int = 1  # round 0 runs every cell at this many seeds first, merges twins, then seeds the rest
 
     @property
