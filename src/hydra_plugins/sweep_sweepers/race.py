@@ -13,6 +13,8 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
+from sweep.config.sweeper_contract import PlansAhead, SweeperPlan
+
 
 @dataclass
 class RaceSweeperConf:
@@ -36,7 +38,7 @@ class RaceSweeperConf:
 ConfigStore.instance().store(group="hydra/sweeper", name="race", node=RaceSweeperConf, provider="sweep")
 
 
-class RaceSweeper(Sweeper):
+class RaceSweeper(Sweeper, PlansAhead):
     """Runs round after round of jobs through the configured launcher; the race's rules decide each next round."""
 
     def __init__(self, **settings: Any) -> None:
@@ -46,9 +48,8 @@ class RaceSweeper(Sweeper):
         self.launcher = None
 
     @staticmethod
-    def plan(config: DictConfig) -> Any:
+    def plan(config: DictConfig) -> SweeperPlan:
         """Round 0's jobs, for sweep's multirun callback to check before it creates the parent run."""
-        from sweep.config.plan import SweeperPlan
         from sweep.race import plan as race_plan
 
         first = race_plan.round_zero(config)
