@@ -14,22 +14,14 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
 from sweep.config.sweeper_contract import PlansAhead, SweeperPlan
+from sweep.race.settings import RaceSettings
 
 
 @dataclass
-class RaceSweeperConf:
-    """hydra.sweeper.* of the race (checked by sweep.race.rules before anything is created)."""
+class RaceSweeperConf(RaceSettings):
+    """hydra.sweeper.* of the race: its RaceSettings (checked by sweep.race.rules first), the swept keys, the target."""
 
     _target_: str = "hydra_plugins.sweep_sweepers.race.RaceSweeper"
-    min_seeds: int = 3  # round 0: every cell at seeds 0..min_seeds-1
-    max_seeds: int = 10  # no cell gets more seeds
-    step: int = 1  # seeds added to each survivor per round
-    alpha: float = 0.05  # the race's level, split over its possible rounds
-    epsilon: float = 0.002  # stop when every survivor is within this of the best (TOST); 0: never
-    metric: str = "val_accuracy"  # the last epoch's; test_accuracy uses the test set for selection
-    max_jobs: Optional[int] = None  # stop before a round that would pass this many jobs
-    merge_twins: bool = True  # cells whose runs end with bit-identical weights at every seed race as one
-    twin_seeds: int = 1  # seeds of round 0 that every cell runs before twins are merged (1..min_seeds)
     # more swept keys, as for the basic sweeper (a dict, not null, so that hydra.sweeper.params.KEY=... merges in)
     params: Dict[str, str] = field(default_factory=dict)
     swept_keys: List[str] = field(default_factory=lambda: ["train.seed"])  # what the race sweeps itself
