@@ -16,8 +16,11 @@ compare:  ## print the latest sweep's table and write reports/
 ui:  ## open the MLflow UI on the default store (http://127.0.0.1:5000)
 	mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1 --port 5000
 
-test:  ## run the whole test suite (real TensorFlow, real MLflow, real Fashion-MNIST subsets)
-	$(PY) -m pytest -q
+test:  ## run the whole test suite (real TensorFlow, real MLflow, real Fashion-MNIST subsets); the 15 slowest last
+	$(PY) -m pytest -q --durations=15
+
+test-fast:  ## before each commit (~2-3 min): every module and contract, a few tiny real jobs, no real sweep
+	$(PY) -m pytest -q -m "not slow" --durations=10
 
 bench:  ## benchmark the study's loop against sweep (ARGS='--limit 10000' quick, '--sweep full' all 32 cells)
 	$(PY) benchmarks/bench.py $(ARGS)
@@ -37,4 +40,4 @@ outage:  ## real sweeps through a server SIGKILL, a PostgreSQL restart, an outag
 lint:  ## ruff (lint + format check) and yamllint
 	ruff check src tests benchmarks && ruff format --check src tests benchmarks && yamllint -s conf docker-compose.yml
 
-.PHONY: help install sweep compare ui test lint bench bench-search bench-race load outage
+.PHONY: help install sweep compare ui test test-fast lint bench bench-search bench-race load outage

@@ -7,7 +7,7 @@
     python benchmarks/race.py --replay DIR                # other settings replayed on --study's exhaustive store
 
 Prints figures; it asserts nothing. The simulation's last line: `best eliminated in P% of N simulated races, jobs
-saved S%`. Both the simulation and the sweeper run sweep.search.race_loop (one implementation of the rules).
+saved S%`. Both the simulation and the sweeper run sweep.race.loop (one implementation of the rules).
 """
 
 import argparse
@@ -19,8 +19,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # race_study.py beside this file
 
-from sweep.search import race_loop  # noqa: E402
-from sweep.search.race_rules import Rules  # noqa: E402
+from sweep.race import loop as race_loop  # noqa: E402
+from sweep.race.rules import Rules  # noqa: E402
 
 # True mean and spread over seeds of each synthetic cell's metric; the first is the true best.
 SHAPES = {

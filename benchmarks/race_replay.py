@@ -3,14 +3,14 @@
     python benchmarks/race.py --replay /tmp/bench-race-XXXX/exhaustive    # a store left by race.py --study
 
 A job's training is deterministic for its config and seed (a race's runs and the exhaustive ones agree bit for bit:
-same values, same weights hashes), so replaying sweep.search.race_loop on the store's values and hashes, seed by
+same values, same weights hashes), so replaying sweep.race.loop on the store's values and hashes, seed by
 seed, is what a race with those settings would have done on this study, without training anything again.
 """
 
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-# (label, settings of sweep.search.race_rules.Rules beside max_seeds): what --replay and --study print
+# (label, settings of sweep.race.rules.Rules beside max_seeds): what --replay and --study print
 SETTINGS = [
     ("min_seeds 2", dict(min_seeds=2)),
     ("min_seeds 2, twin_seeds 2 (twins found after round 0)", dict(min_seeds=2, twin_seeds=2)),
@@ -24,7 +24,7 @@ def finished_outcomes(where: Path, metric: str) -> dict:
     """(cell, seed) -> the Outcome the race would read from the store's FINISHED run of that job."""
     from mlflow import MlflowClient
 
-    from sweep.search.race_jobs import outcome
+    from sweep.race.jobs import outcome
     from sweep.tracking import store
 
     uri = f"sqlite:///{where / 'mlflow.db'}"
@@ -35,8 +35,8 @@ def finished_outcomes(where: Path, metric: str) -> dict:
 
 def replay(found: dict, settings: dict, seeds: int):
     """The race of these settings (max_seeds = the store's seeds per cell) on the store's outcomes."""
-    from sweep.search import race_loop
-    from sweep.search.race_rules import Rules
+    from sweep.race import loop as race_loop
+    from sweep.race.rules import Rules
 
     cells = sorted({cell for cell, _ in found})
     rules = Rules(**{"max_seeds": seeds, **settings})
@@ -49,7 +49,7 @@ def lines(where: Path, seeds: Optional[int] = None, winner: Optional[str] = None
     With best_sets ({metric: the exhaustive sweep's indistinguishable-from-best cells}), each winner is checked
     against them, and the baseline follows: every cell at k seeds, the best mean taken as the winner.
     """
-    from sweep.search.race_rules import Rules
+    from sweep.race.rules import Rules
 
     found = finished_outcomes(Path(where), Rules.metric)
     seeds = seeds or _seeds_per_cell(found)

@@ -18,6 +18,8 @@ import pytest
 from sweep import compare
 from tests.helpers import all_runs, by_role, run_module
 
+pytestmark = pytest.mark.slow  # real sweeps, servers or clusters: make test runs it, make test-fast does not
+
 USER = ["data=fashion_mnist", "data.limit=2000", "train.epochs=1"]  # the command issue 14 reports
 RATES = "train.learning_rate=0.01,0.001"
 

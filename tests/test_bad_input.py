@@ -66,12 +66,17 @@ def _assert_rejected(done, expected):
     assert all_runs() == []
 
 
-@pytest.mark.parametrize("args, expected", CASES)
+# make test-fast runs a few of them; make test all
+SOME = [case if n < 3 else pytest.param(*case, marks=pytest.mark.slow) for n, case in enumerate(CASES)]
+
+
+@pytest.mark.parametrize("args, expected", SOME)
 def test_bad_value_or_key(tmp_path, args, expected):
     mode, rest = [a for a in args if a == "-m"], [a for a in args if a != "-m"]  # Hydra's flags come first
     _assert_rejected(run_module("sweep.train", *mode, *FAST[:2], *rest, cwd=tmp_path), expected)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", [[], ["-m"]])
 def test_bad_data(tmp_path, corrupt_dir, mismatched_dir, mode):
     missing = run_module("sweep.train", *mode, *FAST, f"data.path={tmp_path / 'nowhere'}", cwd=tmp_path)
@@ -84,6 +89,7 @@ def test_bad_data(tmp_path, corrupt_dir, mismatched_dir, mode):
     assert "train split has images (1200, 28, 28) and labels (400,)" in mismatched.stderr
 
 
+@pytest.mark.slow
 def test_mnist_download_impossible_says_what_to_do(tmp_path):
     blocked = {"https_proxy": f"http://127.0.0.1:{closed_port()}", "HTTPS_PROXY": f"http://127.0.0.1:{closed_port()}"}
     done = run_module("sweep.train", "-m", "data=mnist", "data.limit=10", cwd=tmp_path, env=blocked)
@@ -91,6 +97,7 @@ def test_mnist_download_impossible_says_what_to_do(tmp_path):
     assert "data.path=" in done.stderr and "data=fashion_mnist" in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode, login", [([], "alice:pw-in-the-uri-0123@"), (["-m"], "")])
 def test_unreachable_tracking_server_fails_fast(tmp_path, mode, login):
     uri = f"http://127.0.0.1:{closed_port()}"
@@ -147,6 +154,7 @@ def test_a_bad_option_file_is_named_before_hydra_starts(user_options, option, ex
     assert overrides.check(["--config-dir", str(user_options), "act=elu"], str(CONF)) is None
 
 
+@pytest.mark.slow
 def test_a_bad_option_file_found_by_a_glob_is_named_and_nothing_is_tracked(tmp_path, user_options):
     # a glob is expanded by Hydra, so the multirun's own check (not the one before Hydra) meets the file
     done = run_module("sweep.train", "-m", f"--config-dir={user_options}", *FAST, "act=glob(elu*)", cwd=tmp_path)

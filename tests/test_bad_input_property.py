@@ -14,6 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mlflow import MlflowClient
@@ -23,6 +24,8 @@ from sweep.tracking import store
 from sweep.training import job
 from tests.conftest import compose_cfg
 from tests.helpers import run_module
+
+pytestmark = pytest.mark.slow  # real sweeps, servers or clusters: make test runs it, make test-fast does not
 
 settings.register_profile("ci", max_examples=10, derandomize=True, deadline=None)
 settings.register_profile("thorough", max_examples=300, deadline=None)

@@ -3,11 +3,14 @@
 import os
 import re
 
+import pytest
 from mlflow import MlflowClient
 
 from sweep.tracking import liveness
 from tests.helpers import all_runs, by_role
 from tests.terminal import run_in_terminal, screen
+
+pytestmark = pytest.mark.slow  # real sweeps, servers or clusters: make test runs it, make test-fast does not
 
 QUIET_JOB = (b"Epoch ", b"/step", b"[sweep] cell ", b"] epoch ", b"I0000 ", b"WARNING: All log messages")
 

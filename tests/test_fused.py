@@ -124,6 +124,7 @@ def test_a_cells_operations_count_its_dense_products():
     assert flops.total == plain.train.epochs * flops.epoch + 70000 * forward
 
 
+@pytest.mark.slow
 def test_a_fused_sweep_without_a_tracking_uri_uses_the_launch_dirs_store(tmp_path, fashion_small, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI")  # the README's first command: nothing set, <launch dir>/mlruns
     args = [

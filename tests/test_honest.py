@@ -6,6 +6,8 @@ import pytest
 
 from tests.helpers import all_runs, by_role, run_module, sweep_in
 
+pytestmark = pytest.mark.slow  # real sweeps, servers or clusters: make test runs it, make test-fast does not
+
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory, fashion_small):

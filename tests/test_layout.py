@@ -9,8 +9,9 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # Top to bottom: a module may import its own package and anything in a lower layer, never a higher or a sibling one.
 LAYERS = [
     ["sweep.train", "sweep.compare", "hydra_plugins.sweep_sweepers", "hydra_plugins.sweep_launchers"],
-    ["sweep.launch", "sweep.search"],
+    ["sweep.launch", "sweep.search", "sweep.race"],
     ["sweep.training", "sweep.analysis"],
+    ["sweep.inference"],
     ["sweep.tracking", "sweep.models"],  # siblings: model code never imports tracking (MLflow)
     ["sweep.config"],
     ["sweep.data"],

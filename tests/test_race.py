@@ -16,6 +16,8 @@ from mlflow import MlflowClient
 from sweep.tracking import store
 from tests.helpers import all_runs, by_role, run_module, wait_for
 
+pytestmark = pytest.mark.slow  # real sweeps, servers or clusters: make test runs it, make test-fast does not
+
 # 3 x 2 cells on 1,200 real images, one epoch: the learning rate 1e-5 barely trains (about chance), so its three
 # cells are clearly worse; input-level l2 trains exactly like none (identical weights, seed by seed): a twin.
 GRID = ["reg=none,dropout,l2", "train.learning_rate=0.001,0.00001", "data=fashion_mnist", "train.epochs=1"]

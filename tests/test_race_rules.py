@@ -13,8 +13,9 @@ from hydra.types import RunMode
 
 from sweep.config import hydra_settings, plan
 from sweep.config.schema import ConfigError
-from sweep.search import race_loop, racing
-from sweep.search.race_rules import Rules
+from sweep.race import loop as race_loop
+from sweep.race import verdict as racing
+from sweep.race.rules import Rules
 from tests.conftest import CONF
 from tests.helpers import all_runs, run_module
 

@@ -19,6 +19,8 @@ from sweep.tracking import store, study
 from tests import servers
 from tests.servers import LOOPBACK
 
+pytestmark = pytest.mark.slow  # real sweeps, servers or clusters: make test runs it, make test-fast does not
+
 RAY_CONF = Path(__file__).resolve().parents[1] / "conf" / "hydra" / "launcher" / "ray.yaml"
 CELLS = {("none", "relu"), ("none", "sigmoid"), ("l2", "relu"), ("l2", "sigmoid")}
 EXPERIMENT = "on_ray"

@@ -7,9 +7,12 @@ import sys
 import time
 
 import mlflow
+import pytest
 
 from sweep.tracking import liveness
 from tests.helpers import all_runs, by_role, run_module, start_module, wait_for
+
+pytestmark = pytest.mark.slow  # real sweeps, servers or clusters: make test runs it, make test-fast does not
 
 # Enough real images that a job trains for a few seconds: time to interrupt it mid-fit. One job at a time
 # (the basic launcher), so that which cells had finished when the signal came is known.

@@ -15,6 +15,8 @@ from sweep.analysis import query
 from sweep.tracking import liveness, store, study
 from tests.helpers import all_runs, by_role, run_module, start_module, wait_for
 
+pytestmark = pytest.mark.slow  # real sweeps, servers or clusters: make test runs it, make test-fast does not
+
 # Random draws (seeded) make the trials known; the log interval reaches learning rates that learn nothing in one
 # epoch, which the median pruner (after 2 complete trials) stops once a few good trials have completed.
 SPACE = ["train.learning_rate=tag(log,interval(1e-6,1e-2))", "act=choice(relu,tanh)"]

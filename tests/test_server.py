@@ -22,6 +22,8 @@ from mlflow.models import Model
 from sweep.tracking import access, liveness, store
 from tests import servers
 
+pytestmark = pytest.mark.slow  # real sweeps, servers or clusters: make test runs it, make test-fast does not
+
 CELLS = {("none", "relu"), ("none", "sigmoid"), ("l2", "relu"), ("l2", "sigmoid")}
 EPOCHS = 3
 PER_EPOCH = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_time_s")

@@ -12,6 +12,8 @@ from sweep import compare
 from sweep.tracking import store
 from tests.helpers import run_module, sweep_in
 
+pytestmark = pytest.mark.slow  # real sweeps, servers or clusters: make test runs it, make test-fast does not
+
 CELLS = {("none", "relu"), ("none", "sigmoid"), ("l2", "relu"), ("l2", "sigmoid")}
 
 

@@ -60,7 +60,7 @@ def _alone(cfg: DictConfig, hc: HydraConfig) -> float:
 def _in_sweep(cfg: DictConfig, hc: HydraConfig) -> float:
     """A multirun's job (its parent has checked every job): an error fails this job only."""
     if not os.environ.get(store.ENV_PARENT):  # the sweep's setup never ran: a run here would be an orphan
-        fail(errors.JobFailed(errors.NO_PARENT))  # SystemExit: the launcher stops the sweep, not one job
+        raise errors.SetupExit(errors.NO_PARENT)  # the launcher stops the sweep, not one job; told once, below
     # Under the launching process's live display, a job in another process writes to its folder, not the terminal
     with console.quiet_job(Path(hc.runtime.output_dir) / "console.log"):
         quiet.import_tensorflow()
@@ -90,6 +90,9 @@ if __name__ == "__main__":
         # Done: the collector's passes over every object while the interpreter shuts down took 1.2-1.5 s after a
         # sweep (the parent holds MLflow, SQLAlchemy and Hydra), 0.3 s frozen. Nothing is left to collect.
         gc.freeze()
+    except errors.SetupExit as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        sys.exit(2)
     except KeyboardInterrupt as exc:
         print(f"[sweep] interrupted ({exc or 'SIGINT'}); running runs are marked KILLED", file=sys.stderr)
         sys.exit(130)

@@ -13,21 +13,15 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
+from sweep.config.sweeper_contract import PlansAhead, SweeperPlan
+from sweep.race.settings import RaceSettings
+
 
 @dataclass
-class RaceSweeperConf:
-    """hydra.sweeper.* of the race (checked by sweep.search.race_rules before anything is created)."""
+class RaceSweeperConf(RaceSettings):
+    """hydra.sweeper.* of the race: its RaceSettings (checked by sweep.race.rules first), the swept keys, the target."""
 
     _target_: str = "hydra_plugins.sweep_sweepers.race.RaceSweeper"
-    min_seeds: int = 3  # round 0: every cell at seeds 0..min_seeds-1
-    max_seeds: int = 10  # no cell gets more seeds
-    step: int = 1  # seeds added to each survivor per round
-    alpha: float = 0.05  # the race's level, split over its possible rounds
-    epsilon: float = 0.002  # stop when every survivor is within this of the best (TOST); 0: never
-    metric: str = "val_accuracy"  # the last epoch's; test_accuracy uses the test set for selection
-    max_jobs: Optional[int] = None  # stop before a round that would pass this many jobs
-    merge_twins: bool = True  # cells whose runs end with bit-identical weights at every seed race as one
-    twin_seeds: int = 1  # seeds of round 0 that every cell runs before twins are merged (1..min_seeds)
     # more swept keys, as for the basic sweeper (a dict, not null, so that hydra.sweeper.params.KEY=... merges in)
     params: Dict[str, str] = field(default_factory=dict)
     swept_keys: List[str] = field(default_factory=lambda: ["train.seed"])  # what the race sweeps itself
@@ -36,7 +30,7 @@ class RaceSweeperConf:
 ConfigStore.instance().store(group="hydra/sweeper", name="race", node=RaceSweeperConf, provider="sweep")
 
 
-class RaceSweeper(Sweeper):
+class RaceSweeper(Sweeper, PlansAhead):
     """Runs round after round of jobs through the configured launcher; the race's rules decide each next round."""
 
     def __init__(self, **settings: Any) -> None:
@@ -46,10 +40,9 @@ class RaceSweeper(Sweeper):
         self.launcher = None
 
     @staticmethod
-    def plan(config: DictConfig) -> Any:
+    def plan(config: DictConfig) -> SweeperPlan:
         """Round 0's jobs, for sweep's multirun callback to check before it creates the parent run."""
-        from sweep.config.plan import SweeperPlan
-        from sweep.search import race_plan
+        from sweep.race import plan as race_plan
 
         first = race_plan.round_zero(config)
         return SweeperPlan(first, len(first), None, first_jobs=True)
@@ -63,6 +56,6 @@ class RaceSweeper(Sweeper):
         )
 
     def sweep(self, arguments: List[str]) -> Any:
-        from sweep.search import race_sweep
+        from sweep.race import sweep as race_sweep
 
         return race_sweep.run(self.config, self.hydra_context.config_loader, self.launcher)

@@ -11,6 +11,8 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
+from sweep.config.sweeper_contract import PlansAhead, SweeperPlan
+
 
 @dataclass
 class SearchSweeperConf:
@@ -35,7 +37,7 @@ class SearchSweeperConf:
 ConfigStore.instance().store(group="hydra/sweeper", name="search", node=SearchSweeperConf, provider="sweep")
 
 
-class SearchSweeper(Sweeper):
+class SearchSweeper(Sweeper, PlansAhead):
     """Asks Optuna for trials, keeps n_jobs of them in flight through Hydra's launcher, tells it how each ended."""
 
     def __init__(self, **options: Any) -> None:
@@ -44,7 +46,7 @@ class SearchSweeper(Sweeper):
         self.launcher: Any = None
 
     @staticmethod
-    def plan(config: DictConfig) -> Any:
+    def plan(config: DictConfig) -> SweeperPlan:
         """Check the search before the parent run exists (sweep.config.plan calls this); ValueError: one line."""
         from sweep.search import plan
 

@@ -4,20 +4,16 @@ A cell is one combination of the sweep's factors (its swept keys but the seed, s
 takes the runs (one row each, a column per factor) and the factors' names.
 """
 
-import warnings
-from typing import Dict, Hashable, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from sweep.analysis.levels import order
+from sweep.inference.welch import ALPHA, IDENTICAL, NO_CLAIM, versus_best, welch  # noqa: F401 - compare's API
 
 SUMMARY = ["n", "mean", "std", "ci_low", "ci_high", "train_mean", "gap_mean", "best_epoch_mean"]
-ALPHA = 0.05
-NO_CLAIM = "no claim (n = 1)"
-IDENTICAL = "indistinguishable (identical runs)"
 ONE = "_cell"  # the single cell of a sweep without factors
 
 
@@ -66,17 +62,6 @@ def aggregate(runs: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
     return sort_cells(cells, factors)[[*factors, *SUMMARY]]
 
 
-def welch(a: np.ndarray, b: np.ndarray) -> Optional[Tuple[float, float, float, float]]:
-    """Welch's t-test of mean(a) - mean(b): (difference, p, 95% CI low, high); None when a side has one run."""
-    if len(a) < 2 or len(b) < 2:
-        return None
-    with warnings.catch_warnings():  # nearly identical samples: scipy warns, the result is still right
-        warnings.simplefilter("ignore", RuntimeWarning)
-        result = stats.ttest_ind(a, b, equal_var=False)
-        ci = result.confidence_interval(0.95)
-    return float(np.mean(a) - np.mean(b)), float(result.pvalue), float(ci.low), float(ci.high)
-
-
 def samples(runs: pd.DataFrame, factors: Sequence[str]) -> Dict[tuple, np.ndarray]:
     """Each cell's test accuracies, by its tuple of factor values."""
     runs = _clean(runs, factors)
@@ -84,32 +69,6 @@ def samples(runs: pd.DataFrame, factors: Sequence[str]) -> Dict[tuple, np.ndarra
         key if isinstance(key, tuple) else (key,): g["test_accuracy"].to_numpy()
         for key, g in runs.groupby(keyed(factors), sort=False)
     }
-
-
-def _one_sided(test: Tuple[float, float, float, float]) -> float:
-    """Welch's p that a is worse than b (mean(a) < mean(b)) from the two-sided test."""
-    diff, p = test[0], test[1]
-    return p / 2 if diff < 0 else 1 - p / 2
-
-
-def versus_best(
-    by_cell: Mapping[Hashable, np.ndarray], best: Hashable, alpha: float = ALPHA, one_sided: bool = False
-) -> Dict[Hashable, Tuple[float, float, str]]:
-    """Welch's test of every other cell's sample against the best's, Holm-corrected across them.
-
-    Returns key -> (p, p_holm, verdict), verdict: worse | indistinguishable | indistinguishable (identical runs) |
-    no claim (n = 1). one_sided tests only whether each is worse than the best (hydra/sweeper=race).
-    """
-    tests = {k: welch(x, by_cell[best]) for k, x in by_cell.items() if k != best}
-    out = {k: (np.nan, np.nan, NO_CLAIM) for k, t in tests.items() if t is None}
-    # identical constant samples have no t statistic (p is NaN): they are indistinguishable, not tested
-    out.update({k: (np.nan, np.nan, IDENTICAL) for k, t in tests.items() if t is not None and np.isnan(t[1])})
-    family = {k: (_one_sided(t) if one_sided else t[1]) for k, t in tests.items() if k not in out}
-    if family:
-        reject, p_holm, _, _ = multipletests(list(family.values()), alpha=alpha, method="holm")
-        verdicts = np.where(reject, "worse", "indistinguishable")
-        out.update({k: (p, float(h), str(v)) for (k, p), h, v in zip(family.items(), p_holm, verdicts, strict=True)})
-    return out
 
 
 def ranked(runs: pd.DataFrame, factors: Sequence[str], alpha: float = ALPHA) -> pd.DataFrame:

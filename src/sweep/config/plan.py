@@ -1,9 +1,9 @@
 """Expand a multirun's overrides into its jobs, and check every job's config before anything is tracked.
 
-The basic sweeper's jobs are known ahead: each is a cell. Our other sweepers offer a static
-`plan(config) -> SweeperPlan` on their class: it checks their own options and names configs to compose and check
-here, before the parent run or any study exists: a search the configs that reach every bound of its space, a race
-its round 0 (the jobs it launches first, which are then checked, named and resumed as a grid's are).
+The basic sweeper's jobs are known ahead: each is a cell. Our other sweepers are `PlansAhead`
+(sweep.config.sweeper_contract): their `plan(config) -> SweeperPlan` checks their own options and names configs to
+compose and check here, before the parent run or any study exists: a search the configs that reach every bound of
+its space, a race its round 0 (the jobs it launches first, which are then checked, named and resumed as a grid's are).
 """
 
 from dataclasses import dataclass, field
@@ -17,6 +17,7 @@ from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
 from sweep.config import builders, cells, checks, compose_jobs, hydra_settings, limits, options, overrides, schema
+from sweep.config.sweeper_contract import PlansAhead, SweeperPlan
 
 ENV_SWEPT_KEYS = cells.ENV_SWEPT_KEYS
 
@@ -95,17 +96,6 @@ def check(config: DictConfig, jobs: List[List[str]], specs: Optional[builders.Sp
 
 
 @dataclass
-class SweeperPlan:
-    """What a sweeper that decides as it goes knows before it starts (see the module's docstring)."""
-
-    examples: List[List[str]]  # override lists that reach every bound of its space: each is composed and checked
-    n_jobs: int  # jobs this invocation launches at most
-    workers: Optional[int]  # jobs at once (None: as many as the launcher runs)
-    env: Dict[str, str] = field(default_factory=dict)  # handed to every job through the environment
-    first_jobs: bool = False  # the examples are the jobs it launches first (a race's round 0), more may follow
-
-
-@dataclass
 class Planned:
     """What the parent knows of a multirun before any job runs."""
 
@@ -124,8 +114,8 @@ def sweeper_plan(config: DictConfig) -> Optional[SweeperPlan]:
     target = config.hydra.sweeper.get("_target_")
     if not target or target in hydra_settings.GRID_SWEEPERS:
         return None
-    make = getattr(get_class(target), "plan", None)  # found by the config's _target_, as Hydra finds the sweeper
-    return make(config) if callable(make) else None
+    sweeper = get_class(target)  # found by the config's _target_, as Hydra finds the sweeper
+    return sweeper.plan(config) if issubclass(sweeper, PlansAhead) else None
 
 
 def planned(config: DictConfig) -> Planned:

@@ -74,6 +74,11 @@ class SweepConfig:
     retrain: bool = False
 
 
+def is_sweep_config(cfg: Any) -> bool:
+    """Whether a composed config is sweep.train's (else another Hydra app's, under one of our plugins)."""
+    return cfg is not None and all(key in cfg for key in SweepConfig.__dataclass_fields__)
+
+
 def default_workers() -> int:
     """Worker processes for a parallel multirun: one per usable core (cgroup quotas count), at most 8."""
     import joblib

@@ -59,10 +59,10 @@ def execute_group(
     jobs: Sequence[Tuple[int, Sequence[str]]], hydra_context: Any, config: Any, task: Any, state: Dict[Any, Any]
 ) -> List[JobReturn]:
     """Run several jobs of the launcher's batch as one task: Hydra's execute_job for each, then their training."""
+    if len(jobs) == 1:  # a job alone: exactly what Hydra's joblib launcher runs (another app's: no TensorFlow)
+        return [execute_job(*jobs[0], hydra_context, config, task, state)]
     from sweep.training import job
 
-    if len(jobs) == 1:  # a job alone: exactly what Hydra's joblib launcher runs
-        return [execute_job(*jobs[0], hydra_context, config, task, state)]
     setup_globals()
     Singleton.set_state(state)
     returns, pending = [], []

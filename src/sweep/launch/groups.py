@@ -5,16 +5,16 @@ rate) form a bucket per seed; a bucket is cut into groups of at most `fuse` cell
 group of every seed, one seed after another, so that a worker compiles a group's program once and reuses it for
 the next seeds (sweep.training.programs). A few long tasks would leave a worker idle while the last one runs, so the
 costliest task's seeds are halved (one more compile) until each worker has TASKS_PER_WORKER tasks, and a task's
-cells are halved until every worker has one, where the jobs allow. A job
-that cannot fuse (another loop than in_graph) is a task alone. Tasks go out costliest first (their cells'
-operations, sweep.config.cost), so that no worker idles while the last, longest one runs: joblib's workers take
-the next task as they finish.
+cells are halved until every worker has one, where the jobs allow. A job that cannot fuse (another loop than
+in_graph, or another Hydra app's) is a task alone. Tasks go out costliest first (their cells' operations,
+sweep.config.cost), so that no worker idles while the last, longest one runs: joblib's workers take the next task
+as they finish.
 """
 
 import math
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from sweep.config import cost, fusion
+from sweep.config import cost, fusion, schema
 
 TASKS_PER_WORKER = 3  # enough tasks that the last one to end is short: the idle tail is at most a small task
 
@@ -84,8 +84,9 @@ def plan(
     for by_seed in layouts.values():
         members = [i for seed in by_seed.values() for i in seed]
         cfg = compose(jobs[members[0]])
-        costs.update((i, cost.of_cell(cfg).total if cfg else 0.0) for i in members)
-        if cfg is not None and fusion.can_fuse(cfg):
+        study = schema.is_sweep_config(cfg)  # another app's jobs: each alone, as Hydra's joblib launcher runs them
+        costs.update((i, cost.of_cell(cfg).total if study else 0.0) for i in members)
+        if study and fusion.can_fuse(cfg):
             chains += _across_seeds(list(by_seed.values()), max(1, fuse))
         else:
             chains += [[[i]] for i in members]

@@ -6,6 +6,21 @@ NO_PARENT = (
 )
 
 
+class SetupExit(SystemExit):
+    """A failure that is the same in every job of a sweep: it stops the whole sweep, and is told once.
+
+    A SystemExit passes Hydra's launchers and joblib's workers (which hand it back to the launching process); the
+    entry point prints its message there, once, however many jobs raised it.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(2)
+        self.message = message
+
+    def __reduce__(self):  # pickled by joblib's workers: rebuilt from the message alone
+        return (SetupExit, (self.message,))
+
+
 class JobFailed(RuntimeError):
     """A multirun job raised `<type>: <message>`; its run in MLflow holds the reason and the traceback.
 

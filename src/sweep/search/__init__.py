@@ -1,1 +1,1 @@
-"""What the sweepers share: the search space, the Optuna study, racing's rounds (hydra_plugins.sweep_sweepers)."""
+"""hydra/sweeper=search: the search space, its options and plan, the Optuna trials in flight (docs/search.md)."""

@@ -10,7 +10,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
 from sweep.config import cells, schema
-from sweep.config.plan import SweeperPlan
+from sweep.config.sweeper_contract import SweeperPlan
 from sweep.search import options
 from sweep.search.options import Objective
 from sweep.search.space import Space, parse

@@ -10,9 +10,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from sweep.config import cells
 from sweep.config.overrides import env_overrides
-from sweep.search import race_plan
-from sweep.search.race_loop import Job, Outcome
-from sweep.search.race_rules import Rules
+from sweep.race import plan as race_plan
+from sweep.race.loop import Job, Outcome
+from sweep.race.rules import Rules
 from sweep.tracking import store
 
 TAG_ROUND = "race.round"

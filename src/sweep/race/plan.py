@@ -7,7 +7,7 @@ from omegaconf import DictConfig
 from sweep.config import cells, compose_jobs, plan
 from sweep.config.overrides import keys
 from sweep.config.schema import ConfigError
-from sweep.search import race_rules
+from sweep.race import rules as race_rules
 
 SEED = cells.SEED
 

@@ -15,8 +15,9 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from sweep.search import race_twins, racing
-from sweep.search.race_rules import Rules
+from sweep.race import twins as race_twins
+from sweep.race import verdict as racing
+from sweep.race.rules import Rules
 
 Job = Tuple[str, int]  # (cell, seed)
 

@@ -5,8 +5,9 @@ from typing import Dict, List, Mapping
 
 import numpy as np
 
-from sweep.analysis import equivalence, stats
-from sweep.search.race_rules import Rules
+from sweep.inference import equivalence
+from sweep.inference import welch as stats
+from sweep.race.rules import Rules
 
 BEST, ALIVE, ELIMINATED, FAILED, TWIN = "best", "alive", "eliminated", "failed", "twin"
 

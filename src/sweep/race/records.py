@@ -5,9 +5,9 @@ from typing import Callable, List
 import numpy as np
 import pandas as pd
 
-from sweep.search.race_jobs import Jobs
-from sweep.search.race_loop import Race
-from sweep.search.race_rules import Rules
+from sweep.race.jobs import Jobs
+from sweep.race.loop import Race
+from sweep.race.rules import Rules
 from sweep.tracking import records, store
 
 ROUNDS, JOBS, PLAN = "race/rounds.csv", "race/jobs.csv", store.PLANNED_CELLS

@@ -2,27 +2,18 @@
 
 import math
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from sweep.config.checks import _check
+from sweep.race.settings import RaceSettings
 
 KEY = "hydra.sweeper."
 METRICS = ("val_accuracy", "test_accuracy")  # higher is better; the last epoch's value (MLflow's latest)
 
 
-@dataclass(frozen=True)
-class Rules:
-    """How a race runs: seeds per round, when a cell is out, when the race stops."""
-
-    min_seeds: int = 3
-    max_seeds: int = 10
-    step: int = 1
-    alpha: float = 0.05
-    epsilon: float = 0.002
-    metric: str = "val_accuracy"
-    max_jobs: Optional[int] = None
-    merge_twins: bool = True  # cells with bit-identical weights at every seed so far race as one (race_loop)
-    twin_seeds: int = 1  # round 0 runs every cell at this many seeds first, merges twins, then seeds the rest
+@dataclass
+class Rules(RaceSettings):
+    """How a race runs: seeds per round, when a cell is out, when the race stops (defaults: RaceSettings)."""
 
     @property
     def looks(self) -> int:

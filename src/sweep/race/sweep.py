@@ -6,8 +6,11 @@ from typing import Any, Tuple
 
 from omegaconf import DictConfig, OmegaConf
 
-from sweep.search import race_loop, race_plan, race_records, race_rules
-from sweep.search.race_jobs import Cell, Jobs
+from sweep.race import loop as race_loop
+from sweep.race import plan as race_plan
+from sweep.race import records as race_records
+from sweep.race import rules as race_rules
+from sweep.race.jobs import Cell, Jobs
 from sweep.tracking import store
 
 
