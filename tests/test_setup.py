@@ -151,7 +151,7 @@ def start_reader(where: Path, seconds: float) -> subprocess.Popen:
 def test_a_new_store_beside_a_reader_is_made_whole(tmp_path):
     # The reader migrates the same new file through another URI (MLflow's own lock is keyed by the URI's text), and
     # this process comes while the migration runs: without creation.reach's retries 5 of 5 such tries failed.
-    random = np.random.default_rng(0)
+    random, made = np.random.default_rng(0), 0
     for attempt in range(3):
         where = tmp_path / f"try{attempt}"
         where.mkdir()
@@ -159,12 +159,18 @@ def test_a_new_store_beside_a_reader_is_made_whole(tmp_path):
         while not (where / "mlruns" / "mlflow.db").exists():
             time.sleep(0.005)
         time.sleep(random.uniform(0, 1))  # the reader's migration takes 2-4 s here
-        experiment = store.prepare_experiment(f"sqlite:///{where / 'mlruns' / 'mlflow.db'}", "sweep")
+        try:
+            experiment = store.prepare_experiment(f"sqlite:///{where / 'mlruns' / 'mlflow.db'}", "sweep")
+        except store_check.StoreError as exc:  # the other admissible end: one line, and no experiment of ours
+            reader.kill()
+            assert str(exc).startswith("MLFLOW_TRACKING_URI") and "\n" not in str(exc)
+            continue
         reader.kill()
         with sqlite3.connect(where / "mlruns" / "mlflow.db") as con:
             revision = con.execute("select version_num from alembic_version").fetchall()
-        assert revision == [(store_check.latest_revision(),)]
-        assert experiment == "1"
+        assert revision == [(store_check.latest_revision(),)] and experiment == "1"
+        made += 1
+    assert made >= 2, f"{made} of 3 new stores beside a reader were made whole"  # 10 of 10 in docs/errors.md's run
 
 
 @pytest.mark.slow

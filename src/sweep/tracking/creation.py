@@ -22,6 +22,7 @@ from sweep.tracking.errors import StoreError
 RACE = ("already exists", "duplicate column", "database is locked", "no such table", "out-of-date database schema")
 ATTEMPTS, WAIT_S = 8, 0.5  # up to 14 s of waiting: a new store's migrations took 2-5 s here
 YOUNG_S = 60
+TMP = "_alembic_tmp_"  # Alembic's copy of a table during a batch step on SQLite
 FINISH_AFTER = 3  # attempts that find a migration unfinished before this process finishes it
 
 
@@ -77,7 +78,7 @@ def reach(uri: str, db: Path, probe: Callable[[str], None]) -> None:
                 if attempt == ATTEMPTS or not (fresh or raced(exc)):
                     raise
             if fresh and attempt >= FINISH_AFTER:
-                _upgrade(uri)
+                _upgrade(uri, db)
             time.sleep(WAIT_S * attempt)
 
 
@@ -90,12 +91,26 @@ def _wal(db: Path) -> None:
         raise StoreError(f"{store_check.KEY}: {db}: {exc}") from exc
 
 
-def _upgrade(uri: str) -> None:
+def _leftovers(db: Path) -> None:
+    """Drop the copies an interrupted Alembic batch step left (`_alembic_tmp_X` beside an intact `X`).
+
+    On SQLite a batch step (copy a table, drop it, rename the copy) is not one transaction: a step that lost the race
+    leaves its copy, and every later run of the step fails on "table _alembic_tmp_X already exists". Only for a store
+    being created, which holds no runs yet.
+    """
+    with sqlite3.connect(db, timeout=30) as con:
+        tables = {row[0] for row in con.execute("select name from sqlite_master where type = 'table'")}
+        for name in sorted(t for t in tables if t.startswith(TMP) and t[len(TMP) :] in tables):
+            con.execute(f'drop table "{name}"')
+
+
+def _upgrade(uri: str, db: Path) -> None:
     """Run MLflow's remaining migrations on the store (what `mlflow db upgrade` does); a failure is retried."""
     from mlflow.store.db.utils import _upgrade_db, create_sqlalchemy_engine
 
     engine = create_sqlalchemy_engine(uri)
     try:
+        _leftovers(db)
         _upgrade_db(engine)
     except Exception:  # noqa: BLE001 - another process's migration again: the next attempt looks anew
         pass
