@@ -14,6 +14,7 @@ def small(fashion_small):
     return ["data=fashion_mnist", f"data.path={fashion_small}", "train.epochs=1"]
 
 
+@pytest.mark.slow
 def test_a_cnn_sweep_gives_a_finished_run_per_cell_with_the_model_params(tmp_path, fashion_small):
     cmd = ["-m", "model=cnn", "act=relu,tanh", "reg=none,dropout", *small(fashion_small)]  # as the issue runs it
     done = run_module("sweep.train", *cmd, cwd=tmp_path)
@@ -33,6 +34,7 @@ def test_a_cnn_sweep_gives_a_finished_run_per_cell_with_the_model_params(tmp_pat
     assert done.stdout.count(why) == 4  # one line per cell, none silently different
 
 
+@pytest.mark.slow
 def test_a_users_builder_from_the_config_dir_trains_in_the_sweeps_workers(tmp_path, fashion_small):
     shutil.copytree(EXAMPLE, tmp_path, dirs_exist_ok=True)  # mymodels.py beside the command, model/mine.yaml
     cmd = ["-m", "--config-dir", str(tmp_path), "model=mine", "model.width=8,16", *small(fashion_small)]
@@ -106,7 +108,11 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("keys, swept, line", BAD, ids=[line[7:40] for _, _, line in BAD])
+# make test-fast runs the first and a swept key's (each case starts a launching process that builds the model)
+SOME = [case if n in (0, 8) else pytest.param(*case, marks=pytest.mark.slow) for n, case in enumerate(BAD)]
+
+
+@pytest.mark.parametrize("keys, swept, line", SOME, ids=[line[7:40] for _, _, line in BAD])
 def test_a_bad_builder_is_one_error_line_and_no_run(tmp_path, fashion_small, keys, swept, line):
     (tmp_path / "bad.py").write_text(BUILDERS)
     (tmp_path / "model").mkdir()
@@ -121,6 +127,7 @@ def test_a_bad_builder_is_one_error_line_and_no_run(tmp_path, fashion_small, key
     assert all_runs() == []
 
 
+@pytest.mark.slow
 def test_a_single_run_checks_its_builder_too(tmp_path, fashion_small):
     (tmp_path / "bad.py").write_text(BUILDERS)
     (tmp_path / "model").mkdir()
@@ -131,6 +138,7 @@ def test_a_single_run_checks_its_builder_too(tmp_path, fashion_small):
     assert all_runs() == []
 
 
+@pytest.mark.slow
 def test_compare_shows_the_model_as_a_factor_when_a_sweep_varies_it(tmp_path, fashion_small):
     done = run_module("sweep.train", "-m", "model=mlp,cnn", "model.filters=[8]", *small(fashion_small), cwd=tmp_path)
     assert done.returncode == 2 and "error: model.filters: Key 'filters' is not in struct" in done.stderr
