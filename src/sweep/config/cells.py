@@ -24,6 +24,12 @@ TRACKING_ONLY = (
 )  # top-level keys that change where a job is tracked, not what it computes
 ALWAYS_NAMED = ("reg", "act")  # the study's two groups open every cell name, swept or not
 ENV_SWEPT_KEYS = "SWEEP_SWEPT_KEYS"  # the multirun parent hands its jobs the swept keys, comma-separated
+STUDY_MODEL = "mlp"  # the study's own MLP (conf/model/mlp.yaml), the default model
+
+
+def is_study_mlp(model: Any) -> bool:
+    """Whether a model option is the built-in MLP (any widths), not the CNN or a user's builder."""
+    return model.get("name") == STUDY_MODEL and not model.get("_target_")
 
 
 def _digest(cfg: Any, drop: Sequence[str]) -> str:
@@ -33,7 +39,7 @@ def _digest(cfg: Any, drop: Sequence[str]) -> str:
         group, _, key = dotted.partition(".")
         values.get(group, {}).pop(key, None)
     model = values.get("model", {})
-    if model.get("name") == "mlp" and "_target_" not in model:  # hashed as before the model group: resume finds
+    if is_study_mlp(model):  # hashed as before the model group: resume finds
         model.pop("name")  # the study's cells trained earlier
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 

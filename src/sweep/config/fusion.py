@@ -12,10 +12,9 @@ from typing import Any, Sequence, Tuple
 
 from omegaconf import OmegaConf
 
-from sweep.config.cells import TRACKING_ONLY
+from sweep.config.cells import TRACKING_ONLY, is_study_mlp
 
 FUSABLE = ("act", "train.learning_rate")  # what cells trained together may differ in
-MLP_FAMILY = "mlp"  # the one model the in-graph loop and fusion are proven exact for (tests/test_fused.py)
 
 
 def _key(override: str) -> str:
@@ -38,7 +37,7 @@ def shared(cfg: Any) -> str:
 
 def in_graph(model: Any) -> bool:
     """Whether the in-graph loop may train this model: the study's MLP (any widths), not a CNN or a user's net."""
-    return model.get("name") == MLP_FAMILY and not model.get("_target_")
+    return is_study_mlp(model)  # the one model the in-graph loop and fusion are proven exact for (test_fused.py)
 
 
 def can_fuse(cfg: Any) -> bool:
