@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
+from sweep import data
 from sweep.config import cells, checks, fusion, schema
 from sweep.models import builders, layers
 from sweep.models.dropout import HashDropout
@@ -204,3 +205,62 @@ def test_a_builder_is_checked_on_the_datas_real_shape(tmp_path, monkeypatch, fas
     )  # built without keras.Input: fine
     with pytest.raises(schema.ConfigError, match=r"late.wrong_input's net fails on images of shape \(28, 28\)"):
         check.builder({**spec, "model": {"name": "mine", "_target_": "late.wrong_input"}}, [])
+
+
+def _keras_products(net):
+    """Each Dense and Conv2D layer's forward operations per image, read off the built Keras net."""
+    out = []
+    for layer in net.layers:
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
+            places = np.prod(layer.output.shape[1:-1]) if isinstance(layer, keras.layers.Conv2D) else 1
+            out.append(2.0 * np.prod(layer.kernel.shape) * places)
+    return out
+
+
+@pytest.mark.parametrize(
+    "overrides, shape",
+    [
+        (("model=cnn",), STUDY_SHAPE),
+        (("model=cnn", "model.filters=[8,16,4]", "model.kernel=5", "model.dense=7"), data.Shape((9, 7, 3), 4)),
+        (("model.hidden=[64,32,16]",), STUDY_SHAPE),
+    ],
+)
+def test_the_operations_counted_for_a_built_in_model_are_its_keras_layers(overrides, shape):
+    from sweep.config import cost
+
+    cfg = compose_cfg(*overrides)
+    net = builders.build(cfg.model, "relu", cfg.reg, "keras", shape)
+    assert cost.products(cfg, shape.image, shape.classes) == _keras_products(net)
+    assert cost.flops(cfg, shape.image, shape.classes, 100, 10).known
+
+
+def test_a_users_builder_counts_no_operations_and_says_so():
+    from sweep.config import cost
+
+    cfg = compose_cfg()
+    cfg.model = {"name": "mine", "_target_": "mymodels.build", "width": 8}
+    counted = cost.flops(cfg, (28, 28), 10, 100, 10)
+    assert cost.products(cfg, (28, 28), 10) is None and not counted.known and counted.total == 0
+
+
+def test_compare_holds_each_models_own_keys_fixed_per_model_when_the_model_varies():
+    import pandas as pd
+
+    from sweep.analysis.fixed import fixed_settings
+
+    mlp = {"params.model": "mlp", "params.model.hidden": "[128, 128]", "params.model.reg_at": "input"}
+    cnn = {"params.model": "cnn", "params.model.filters": "[32, 64]", "params.model.kernel": "3"}
+    both = {"params.data": "fashion_mnist", "params.model.name": None, "params.model_params": None}
+    rows = [{**both, **m, "model": m["params.model"], "params.train.seed": s} for m in (mlp, cnn) for s in "01"]
+    runs = pd.DataFrame(rows).assign(**{"params.model_params": ["1", "1", "2", "2"]})
+    assert fixed_settings(runs, ["model"]) == {
+        "data": "fashion_mnist",
+        "model.filters": "[32, 64] (model=cnn)",
+        "model.kernel": "3 (model=cnn)",
+        "model.hidden": "[128, 128] (model=mlp)",
+        "model.reg_at": "input (model=mlp)",
+    }
+    runs.loc[3, "params.model.kernel"] = "5"  # varies within the cnn: not held fixed
+    assert "model.kernel" not in fixed_settings(runs, ["model"])
+    one = runs[runs["model"] == "mlp"]
+    assert fixed_settings(one, [])["model.hidden"] == "[128, 128]"  # one model: its keys as before

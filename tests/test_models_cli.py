@@ -149,3 +149,7 @@ def test_compare_shows_the_model_as_a_factor_when_a_sweep_varies_it(tmp_path, fa
     assert shown.returncode == 0, shown.stderr[-3000:]
     rows = [line for line in shown.stdout.splitlines() if line.startswith(("| cnn", "| mlp"))]
     assert "(rows: model" in shown.stdout and len(rows) >= 2, shown.stdout
+    (fixed,) = [line for line in shown.stdout.splitlines() if line.startswith("Fixed: ")]
+    for held in ("model.hidden=[128, 128] (model=mlp)", "model.reg_at=input", "model.filters=[32, 64] (model=cnn)"):
+        assert held in fixed, fixed  # each model's own keys, said to be its own
+    assert "model.kernel=3 (model=cnn)" in fixed and "model.name" not in fixed

@@ -10,6 +10,7 @@ from typing import Dict, List, Optional, Sequence
 
 import pandas as pd
 
+from sweep.analysis.fixed import fixed_settings
 from sweep.config import cells
 
 RUN_COLUMNS = ["cell", "cell_key", "config_hash", "sweep_id", "run", "seed", "status", "reason"]
@@ -88,23 +89,6 @@ def kept_apart(runs: pd.DataFrame, factors: List[str]) -> List[str]:
     """The factors, with `cell_key` added when runs with the same factor values differ in something else."""
     groups = runs.groupby([*factors] or (lambda _: 0), dropna=False)["cell_key"].nunique()
     return factors + ["cell_key"] if (groups > 1).any() else factors
-
-
-def fixed_settings(runs: pd.DataFrame, factors: Sequence[str]) -> Dict[str, str]:
-    """The settings every run of the sweep shared: data set, limit, epochs and the rest (not the seed)."""
-    skipped = {"retrain", cells.SEED, "mlflow.experiment", *factors}
-    settled: Dict[str, str] = {}
-    for column in (c for c in runs.columns if c.startswith("params.")):
-        key, seen = column[len("params.") :], set(runs[column].dropna())
-        own_key = "." in key and key.partition(".")[0] in ("reg", "act", "speed")
-        if key in skipped or own_key or len(seen) != 1 or seen == {"None"}:
-            continue  # an option's own keys (reg.dropout, …) are named by the option
-        settled[key] = seen.pop()
-    if settled.get("data.name") == settled.get("data"):
-        settled.pop("data.name", None)
-    first = ["data", "data.name", "data.path", "data.limit", "data.image_shape", "data.classes", "reg", "act"]
-    first += ["train.epochs", "train.learning_rate", "model.hidden", "model.reg_at", "speed"]
-    return {k: settled[k] for k in sorted(settled, key=lambda k: (first.index(k) if k in first else len(first), k))}
 
 
 def view(factors: Sequence[str], rows: Optional[str] = None, cols: Optional[str] = None) -> Dict[str, object]:
