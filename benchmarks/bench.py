@@ -7,6 +7,8 @@
     python benchmarks/bench.py --sweep full --seeds 1 5 --fuse 4 1  # + 160 jobs (study: projected), fuse=1
     python benchmarks/bench.py --sweep full --regs none,batchnorm --seeds 1 5 --fuse 4 1   # 8 cells that fuse
     python benchmarks/bench.py --levers --skip job compare --limit 10000   # issue 18's levers, each on its own
+    python benchmarks/bench.py --model cnn --limit 15000 --epochs 3   # only the 4-cell cnn sample, both ways
+    python benchmarks/bench.py --model cnn --sweep-args speed.jit_compile=false   # a lever: the sweep's command only
 
 Prints figures; it asserts nothing. Fashion-MNIST (Debian's files) by default: `--data mnist` uses Keras' loader.
 """
@@ -27,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 REGS = ["none", "dropout", "batchnorm", "l1", "l2", "dropout_batchnorm", "batchnorm_l1", "batchnorm_l2"]
 ACTS = ["relu", "leaky_relu", "tanh", "sigmoid"]
 SAMPLE = [(reg, "relu") for reg in REGS]  # every regularizer once; a reg x act product, so sweep runs the same cells
+CNN_SAMPLE = [("none", act) for act in ACTS]  # model=cnn: every activation once
 
 
 def sh(*args: str, env: dict = None) -> tuple:
@@ -141,17 +144,17 @@ def one_job(data_args: list, epochs: int) -> None:
     print(f"test accuracy: study loop {study['test']:.4f}, sweep job {m['test_accuracy']:.4f}")
 
 
-def sweep(cells, data_args: list, epochs: int, seed_counts: list, fuses: list) -> None:
+def sweep(cells, data_args: list, epochs: int, seed_counts: list, fuses: list, extra: tuple = ()) -> None:
     """The same cells both ways: the study's loop back to back, then sweep's default multirun.
 
     The study's loop runs once; sweep runs for each count of seeds with each `fuse` (the first only for several
-    seeds, whose study time is projected: the study's measured loop once per seed).
+    seeds, whose study time is projected: the study's measured loop once per seed); `extra` goes to sweep only.
     """
     args = data_args + [f"train.epochs={epochs}"]
     study = study_loop(cells, epochs, args)
     for seeds in seed_counts:
         for fuse in fuses if seeds == 1 else fuses[:1]:
-            one_sweep(cells, study, args, seeds, fuse)
+            one_sweep(cells, study, args, seeds, fuse, extra)
 
 
 def accuracy_lines(study: list, runs: list) -> list:
@@ -191,13 +194,14 @@ def accuracy_lines(study: list, runs: list) -> list:
     return out
 
 
-def one_sweep(cells, study: list, args: list, seeds: int, fuse: int) -> None:
+def one_sweep(cells, study: list, args: list, seeds: int, fuse: int, extra: tuple = ()) -> None:
     """One sweep command against the study's measured loop: per-cell accuracies, the breakdown, the ratio."""
     from breakdown import breakdown
 
     regs, acts = sorted({r for r, _ in cells}), sorted({a for _, a in cells})
     seeded = [f"train.seed=range({seeds})"] if seeds > 1 else []
     command = [f"reg={','.join(regs)}", f"act={','.join(acts)}", *seeded, *args, f"hydra.launcher.fuse={fuse}"]
+    command += extra
     where = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     started = time.time()
     wall, _ = sh(sys.executable, "-m", "sweep.train", "-m", *command, env=env_for(where))
@@ -206,6 +210,8 @@ def one_sweep(cells, study: list, args: list, seeds: int, fuse: int) -> None:
     print(f"command: python -m sweep.train -m {' '.join(command)}")
     for line in accuracy_lines(study, runs):
         print(line)
+    means = [np.mean([r["test"] for r in study]), np.mean([float(r.data.metrics["test_accuracy"]) for r in runs])]
+    print("mean test accuracy: study loop {:.4f}, sweep {:.4f}".format(*means))
     breakdown(runs, started, wall, str(REPO / "conf"), args)
     study_all = sum(r["wall"] for r in study) * seeds
     label = f"{seeds} seeds projected from the one measured here" if seeds > 1 else "measured"
@@ -274,12 +280,16 @@ def main() -> None:
     parser.add_argument("--fuse", type=int, nargs="+", default=[4], help="hydra.launcher.fuse values to run")
     parser.add_argument("--levers", action="store_true", help="fused and reused programs against cells alone")
     parser.add_argument("--regs", help="with --sweep full: only these regularizers (comma-separated), every act")
+    parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp", help="cnn: the 4-cell cnn sample only")
+    parser.add_argument("--sweep-args", nargs="*", default=[], help="overrides for the sweep's command only")
     parser.add_argument("--skip", nargs="*", default=[], choices=["job", "compare"], help="parts to leave out")
     args = parser.parse_args()
     if args.epochs < 2:
         parser.error("--epochs must be at least 2: per-epoch figures leave out the first (compiling) epoch")
     data_args = [f"data={args.data}"] + ([f"data.limit={args.limit}"] if args.limit else [])
     print(f"benchmark on {os.cpu_count()} cores, {' '.join(data_args)}")
+    if args.model == "cnn":  # the per-job, compare and lever parts measure the MLP's paths: the cnn sample only
+        return sweep(CNN_SAMPLE, data_args + ["model=cnn"], args.epochs, args.seeds, args.fuse, args.sweep_args)
     if "job" not in args.skip:
         one_job(data_args, args.epochs)
     if "compare" not in args.skip:
@@ -291,7 +301,7 @@ def main() -> None:
     if args.sweep != "none":
         regs = args.regs.split(",") if args.regs else REGS
         cells = SAMPLE if args.sweep == "sample" else list(product(regs, ACTS))
-        sweep(cells, data_args, args.epochs, args.seeds, args.fuse)
+        sweep(cells, data_args, args.epochs, args.seeds, args.fuse, args.sweep_args)
 
 
 if __name__ == "__main__":
