@@ -63,7 +63,7 @@ def test_our_plugin_modules_import_no_heavy_library():
     # Hydra imports every plugin module in every Hydra app: sweep's must not bring TensorFlow, MLflow, Optuna, joblib
     code = (
         "import sys; import hydra_plugins.sweep_launchers.fused_launcher, hydra_plugins.sweep_sweepers.search, "
-        "hydra_plugins.sweep_sweepers.race, hydra_plugins.sweep_sweepers.grid; "
+        "hydra_plugins.sweep_sweepers.race, hydra_plugins.sweep_sweepers.grid, hydra_plugins.sweep_callbacks; "
         "print([m for m in ('tensorflow', 'keras', 'mlflow', 'optuna', 'joblib', 'numpy') if m in sys.modules])"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

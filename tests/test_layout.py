@@ -9,6 +9,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # Top to bottom: a module may import its own package and anything in a lower layer, never a higher or a sibling one.
 LAYERS = [
     ["sweep.train", "sweep.compare", "hydra_plugins.sweep_sweepers", "hydra_plugins.sweep_launchers"],
+    ["hydra_plugins.sweep_callbacks", "sweep.apps"],  # sweep's sweepers and tracking in any Hydra app
     ["sweep.launch", "sweep.search", "sweep.race"],
     ["sweep.training", "sweep.analysis"],
     ["sweep.inference"],

@@ -92,6 +92,9 @@ def test_the_rounds_file_tags_and_child_runs_agree(raced):
     where, uri, _, _, again = raced
     parent = parent_of(uri)
     rounds, jobs = artifact(parent, "race/rounds.csv"), artifact(parent, "race/jobs.csv")
+    folder = max(where.glob("multirun/*/*/race"))  # the rerun's sweep folder holds the same rounds, and the verdict
+    assert pd.read_csv(folder / "rounds.csv").equals(rounds) and len(pd.read_csv(folder / "jobs.csv")) == len(jobs)
+    assert (folder / "verdict.md").read_text().startswith("# Race verdict")
     client = MlflowClient(uri)
     for job in jobs.itertuples():  # each job the race used is a FINISHED run holding the value the race read
         run = client.get_run(job.run_id)

@@ -2,6 +2,7 @@
 
     python -m sweep.train -m hydra/sweeper=race 'reg=glob(*)' 'act=glob(*)' hydra.sweeper.min_seeds=2
 
+In any other Hydra app it races over hydra.sweeper.seed_key (default seed) on the task's return value (docs/hydra.md).
 See docs/race.md. Kept light: Hydra imports every plugin module at start-up, for any command.
 """
 
@@ -24,7 +25,7 @@ class RaceSweeperConf(RaceSettings):
     _target_: str = "hydra_plugins.sweep_sweepers.race.RaceSweeper"
     # more swept keys, as for the basic sweeper (a dict, not null, so that hydra.sweeper.params.KEY=... merges in)
     params: Dict[str, str] = field(default_factory=dict)
-    swept_keys: List[str] = field(default_factory=lambda: ["train.seed"])  # what the race sweeps itself
+    swept_keys: List[str] = field(default_factory=lambda: ["train.seed"])  # what the race sweeps itself (sweep.train)
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="race", node=RaceSweeperConf, provider="sweep")
@@ -56,6 +57,12 @@ class RaceSweeper(Sweeper, PlansAhead):
         )
 
     def sweep(self, arguments: List[str]) -> Any:
+        from sweep.config import app_kind as kind
+
+        if not kind.is_sweep_train(self.config):
+            from sweep.apps import race
+
+            return race.run(self.config, self.hydra_context.config_loader, self.launcher)
         from sweep.race import sweep as race_sweep
 
         return race_sweep.run(self.config, self.hydra_context.config_loader, self.launcher)

@@ -1,4 +1,6 @@
-"""`hydra/sweeper=search`: model-based search (Optuna) over Hydra's override grammar, with pruning; see docs/search.md.
+"""`hydra/sweeper=search`: model-based search (Optuna) over Hydra's override grammar, with pruning.
+
+In sweep.train (docs/search.md) and in any Hydra app (docs/hydra.md: it takes the options of Hydra's Optuna sweeper).
 
 Kept light at import: Hydra imports every plugin module when it starts, in every command.
 """
@@ -17,13 +19,17 @@ from sweep.config.sweeper_contract import PlansAhead, SweeperPlan
 @dataclass
 class SearchSweeperConf:
     _target_: str = "hydra_plugins.sweep_sweepers.search.SearchSweeper"
-    sampler: str = "tpe"  # tpe | random | gp | cmaes | qmc
+    _recursive_: bool = False  # a sampler given as {_target_: ...} is built (and checked) by the search, not by Hydra
+    # tpe | random | gp | cmaes | qmc, or as Hydra's Optuna sweeper: {_target_: optuna.samplers.TPESampler, seed: 1}
+    sampler: Any = "tpe"
     sampler_options: Dict[str, Any] = field(default_factory=dict)
     seed: Optional[int] = None
     pruner: str = "none"  # none | median | asha | hyperband
     pruner_options: Dict[str, Any] = field(default_factory=dict)
-    metric: Any = "val_accuracy"  # or a list: [val_accuracy, fit_time_s]
-    direction: Any = None  # null: each metric's natural direction
+    # sweep.train: null is val_accuracy, or a list: [val_accuracy, fit_time_s]. Any app: null, the task returns the
+    # number(s); a key (or keys) of the mapping it returns
+    metric: Any = None
+    direction: Any = None  # null: each metric's natural direction (any app: minimize, as Hydra's Optuna sweeper)
     n_trials: int = 20  # in total, across reruns of the same search
     n_jobs: Optional[int] = None  # trials at once; null: the launcher's workers
     max_failure_rate: float = 0.0
@@ -32,6 +38,7 @@ class SearchSweeperConf:
     # the space in the override grammar, key: value, plus the command line's (a dict, not null, so that
     # hydra.sweeper.params={train.learning_rate:'tag(log,interval(1e-4,1e-1))'} merges into it)
     params: Dict[str, str] = field(default_factory=dict)
+    custom_search_space: Optional[str] = None  # any app: a function (config, trial) that draws more keys
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="search", node=SearchSweeperConf, provider="sweep")
@@ -62,7 +69,13 @@ class SearchSweeper(Sweeper, PlansAhead):
         )
 
     def sweep(self, arguments: List[str]) -> None:
-        from sweep.search import driver, plan
+        from sweep.config import app_kind as kind
 
         assert self.config is not None
+        if not kind.is_sweep_train(self.config):
+            from sweep.apps import search
+
+            return search.run(self.config, self.launcher)
+        from sweep.search import driver, plan
+
         driver.run(plan.make(self.config), self.launcher, self.config)

@@ -12,13 +12,20 @@ from sweep.race import rules as race_rules
 SEED = cells.SEED
 
 
-def grid(config: DictConfig) -> List[List[str]]:
+def seed_key(config: DictConfig) -> str:
+    """The key the race seeds: hydra.sweeper.seed_key, else train.seed in sweep.train and seed in any other app."""
+    from sweep.config import app_kind as kind
+
+    return config.hydra.sweeper.get("seed_key") or (SEED if kind.is_sweep_train(config) else "seed")
+
+
+def grid(config: DictConfig, seed: str = SEED) -> List[List[str]]:
     """Each cell's overrides: every job of the grid the command line (and hydra.sweeper.params) gives, as for -m."""
     jobs = plan.grid(config)
-    if any(SEED in keys(job) for job in jobs):
+    if any(seed in keys(job) for job in jobs):
         raise ConfigError(
-            f"{SEED}: the race runs the seeds itself (0, 1, 2, ... up to hydra.sweeper.max_seeds); "
-            f"remove {SEED} from the command line"
+            f"{seed}: the race runs the seeds itself (0, 1, 2, ... up to hydra.sweeper.max_seeds); "
+            f"remove {seed} from the command line"
         )
     repeated = [job for i, job in enumerate(jobs) if job in jobs[:i]]
     if repeated:
@@ -28,9 +35,9 @@ def grid(config: DictConfig) -> List[List[str]]:
     return jobs
 
 
-def job(cell: List[str], seed: int) -> List[str]:
+def job(cell: List[str], seed: int, key: str = SEED) -> List[str]:
     """The overrides of one job: its cell's, then its seed."""
-    return [*cell, f"{SEED}={seed}"]
+    return [*cell, f"{key}={seed}"]
 
 
 def round_zero(config: DictConfig) -> List[List[str]]:

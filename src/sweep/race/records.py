@@ -51,32 +51,32 @@ def writer(uri: str, parent_id: str, jobs: Jobs) -> Callable[[Race], None]:
     return write
 
 
-def round_lines(race: Race, jobs: Jobs) -> List[str]:
-    """The round just judged, in a few lines."""
+def round_lines(race: Race, jobs: Jobs, sign: float = 1.0) -> List[str]:
+    """The round just judged, in a few lines (sign -1: the race ran on negated values, to minimize)."""
     rows = [r for r in race.rows if r["round"] == race.rounds]
     used = [u for u in jobs.used if u["round"] == race.rounds]
     best = next((r for r in rows if r["state"] == "best"), None)
     out = [f"round {race.rounds}: {len(used)} jobs ({sum(u['reused'] for u in used)} reused from the store)"]
     if best:
-        out[0] += f"; best {best['cell']} ({best['mean']:.4f}, n={best['n']})"
+        out[0] += f"; best {best['cell']} ({sign * best['mean']:.4f}, n={best['n']})"
     for r in rows:
         if r["state"] in ("eliminated", "failed"):
             p = f" (p Holm {r['p_holm']:.3g} vs the best)" if np.isfinite(r["p_holm"]) else ""
             twins = race.named(r["cell"])[1:]
             along = f", with its twin(s) {', '.join(twins)}" if twins else ""
-            out.append(f"  {r['state']}: {r['cell']} ({r['mean']:.4f}, n={r['n']}){p}{along}")
+            out.append(f"  {r['state']}: {r['cell']} ({sign * r['mean']:.4f}, n={r['n']}){p}{along}")
         elif r["state"] == "twin":
             out.append(f"  twin: {r['cell']} races as {r['same_as']} (bit-identical weights at every seed, n={r['n']})")
     out.append(f"  {len(race.alive)} of {len(race.cells)} cells alive" + _twins_note(race))
     return out
 
 
-def end_lines(race: Race, jobs: Jobs, rules: Rules) -> List[str]:
+def end_lines(race: Race, jobs: Jobs, rules: Rules, sign: float = 1.0) -> List[str]:
     """How the race ended: why, the winner (or the set that remains), and the jobs against the exhaustive grid."""
     exhaustive = len(race.cells) * rules.max_seeds
     reused = sum(u["reused"] for u in jobs.used)
     winners = [
-        f"{' = '.join(race.named(c))} ({rules.metric} {np.mean(race.values[c]):.4f}, n={len(race.values[c])})"
+        f"{' = '.join(race.named(c))} ({rules.metric} {sign * np.mean(race.values[c]):.4f}, n={len(race.values[c])})"
         for c in race.best
     ]
     lines = [f"stopped after round {race.rounds}: {race.stop}", f"best: {' | '.join(winners) or 'none'}"]

@@ -36,8 +36,11 @@ class Rules(RaceSettings):
         return cells * self.min_seeds
 
 
-def from_config(sweeper: Any) -> Rules:
-    """The rules of a `hydra.sweeper` config node; ConfigError (one line naming the key) for a bad value."""
+def from_config(sweeper: Any, app: bool = False) -> Rules:
+    """The rules of a `hydra.sweeper` config node; ConfigError (one line naming the key) for a bad value.
+
+    In sweep.train the metric is one of its run's accuracies; in any other app (`app`) a key of the task's result.
+    """
     rules = Rules(**{k: sweeper.get(k, getattr(Rules, k)) for k in Rules.__dataclass_fields__})
     _check(_integer(rules.min_seeds) and rules.min_seeds >= 2, f"{KEY}min_seeds", "an integer >= 2", rules.min_seeds)
     _check(
@@ -49,7 +52,7 @@ def from_config(sweeper: Any) -> Rules:
     _check(_integer(rules.step) and rules.step >= 1, f"{KEY}step", "an integer >= 1", rules.step)
     _check(0.0 < rules.alpha < 1.0, f"{KEY}alpha", "in (0, 1)", rules.alpha)
     _check(rules.epsilon >= 0.0, f"{KEY}epsilon", ">= 0 (0: no practical-equivalence stop)", rules.epsilon)
-    _check(rules.metric in METRICS, f"{KEY}metric", f"one of {', '.join(METRICS)}", rules.metric)
+    _check_objective(rules, app)
     _check(
         rules.max_jobs is None or (_integer(rules.max_jobs) and rules.max_jobs >= 1),
         f"{KEY}max_jobs",
@@ -64,6 +67,21 @@ def from_config(sweeper: Any) -> Rules:
         rules.twin_seeds,
     )
     return rules
+
+
+def _check_objective(rules: Rules, app: bool) -> None:
+    """The metric, its direction and the seed key: any app's own; sweep.train's accuracies and train.seed."""
+    if app:
+        ok = isinstance(rules.metric, str) and bool(rules.metric)
+        _check(ok, f"{KEY}metric", "a key of the task's result", rules.metric)
+        ok = rules.seed_key is None or (isinstance(rules.seed_key, str) and rules.seed_key.strip() != "")
+        _check(ok, f"{KEY}seed_key", "null or the dotted key the task seeds from", rules.seed_key)
+    else:
+        _check(rules.metric in METRICS, f"{KEY}metric", f"one of {', '.join(METRICS)}", rules.metric)
+        ok = rules.seed_key in (None, "train.seed")
+        _check(ok, f"{KEY}seed_key", "null or train.seed (sweep.train's seed)", rules.seed_key)
+    directions = ("maximize", "minimize") if app else ("maximize",)
+    _check(rules.direction in directions, f"{KEY}direction", " or ".join(directions), rules.direction)
 
 
 def check_budget(rules: Rules, cells: int) -> None:

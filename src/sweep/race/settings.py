@@ -17,7 +17,9 @@ class RaceSettings:
     step: int = 1  # seeds added to each survivor per round
     alpha: float = 0.05  # the race's level, split over its possible rounds
     epsilon: float = 0.002  # stop when every survivor is within this of the best (TOST); 0: never
-    metric: str = "val_accuracy"  # the last epoch's; test_accuracy uses the test set for selection
+    metric: str = "val_accuracy"  # the last epoch's; test_accuracy uses the test set for selection (any app: its key)
+    direction: str = "maximize"  # any app may race a loss: minimize (sweep.train's metrics are accuracies)
+    seed_key: Optional[str] = None  # the key the race sets to 0, 1, 2, ...; null: train.seed (sweep.train), else seed
     max_jobs: Optional[int] = None  # stop before a round that would pass this many jobs
     merge_twins: bool = True  # cells whose runs end with bit-identical weights at every seed so far race as one
     twin_seeds: int = 1  # seeds of round 0 that every cell runs before twins are merged (1..min_seeds)

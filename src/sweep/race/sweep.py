@@ -6,6 +6,7 @@ from typing import Any, Tuple
 
 from omegaconf import DictConfig, OmegaConf
 
+from sweep.race import files as race_files
 from sweep.race import loop as race_loop
 from sweep.race import plan as race_plan
 from sweep.race import records as race_records
@@ -44,7 +45,13 @@ def run(config: DictConfig, loader: Any, launcher: Any) -> race_loop.Race:
         f"{rules.metric}; Welch one-sided, Holm, alpha {rules.alpha} over {rules.looks} looks",
         flush=True,
     )
-    race = race_loop.run(list(cells), rules, jobs.evaluate, race_records.writer(uri, parent_id, jobs))
+    record = race_records.writer(uri, parent_id, jobs)
+
+    def after(race: race_loop.Race) -> None:  # the parent run, and <sweep dir>/race/ as in any app's race
+        record(race)
+        race_files.write(sweep_dir, race, jobs, rules)
+
+    race = race_loop.run(list(cells), rules, jobs.evaluate, after)
     for line in race_records.end_lines(race, jobs, rules):
         print(f"[race] {line}", flush=True)
     if jobs.failures:

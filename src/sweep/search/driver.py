@@ -26,7 +26,7 @@ QUIET_LOGGERS = (
 )
 
 
-def _say(line: str, **kwargs: Any) -> None:
+def say(line: str, **kwargs: Any) -> None:
     print(f"[search] {line}", flush=True, **kwargs)
 
 
@@ -54,37 +54,42 @@ def run(plan: SearchPlan, launcher: Any, config: DictConfig) -> None:
         sys.exit("error: the sweep's callback did not prepare this search (see Hydra's warning above)")  # a warning
     opened, storage = resume.open_study(plan)
     for line in resume.recover(opened, storage, uri, plan.objective.metrics):
-        _say(line)
+        say(line)
     before = resume.counted(opened)
     planned = max(0, plan.n_trials - before)
     slots = max(1, min(plan.slots, planned))
     shown = study.safe_storage(plan.storage)
-    _say(f"study {plan.study_name} ({shown}): {before} of {plan.n_trials} trials ended before, {planned} to run now")
+    say(f"study {plan.study_name} ({shown}): {before} of {plan.n_trials} trials ended before, {planned} to run now")
     if parent_id:
         trial_runs.describe_parent(
             uri, parent_id, {study.TAG_STUDY: plan.study_name, "optuna.storage": shown}, described(plan)
         )
     trials = Trials(plan, opened, storage, os.environ.get(store.ENV_SWEEP_ID, ""), planned)
     flight = InFlight(launcher, slots, trials.next_job, trials.done, trials.started)
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
-    wall = 0.0
-    if planned:
-        try:
-            wall = flight.run(trials.stopping)
-        except KeyboardInterrupt:
-            trials.abandon("the search was interrupted")
-            raise
+    wall = fly(flight, trials, QUIET_LOGGERS)
     best = summary.answer(opened, plan)
     if parent_id:
         trial_runs.log_best(uri, parent_id, best)
     summary.save(best, sweep_dir)
     for line in summary.lines(best, uri, trials.asked, flight.busy_s / (slots * wall) if wall else None):
-        _say(line)
-    _end(trials)
+        say(line)
+    end(trials)
 
 
-def _end(trials: Trials) -> None:
+def fly(flight: InFlight, trials: Trials, quiet: tuple) -> float:
+    """Run the trials in flight (the launchers' `quiet` loggers hushed); its wall time. An interrupt fails them."""
+    for name in quiet:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    if not trials.planned:
+        return 0.0
+    try:
+        return flight.run(trials.stopping)
+    except KeyboardInterrupt:
+        trials.abandon("the search was interrupted")
+        raise
+
+
+def end(trials: Trials) -> None:
     if signals.interrupted.is_set():
         trials.abandon("the search was interrupted")
         raise KeyboardInterrupt("the search was interrupted")
@@ -92,5 +97,5 @@ def _end(trials: Trials) -> None:
     if failed:
         stopped = trials.asked < trials.planned and trials.stopping()
         stopped = ", more than hydra.sweeper.max_failure_rate allows: the search stopped" if stopped else ""
-        _say(f"{failed} of {trials.asked} trials failed{stopped}", file=sys.stderr)
+        say(f"{failed} of {trials.asked} trials failed{stopped}", file=sys.stderr)
         sys.exit(1)

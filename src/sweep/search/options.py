@@ -35,11 +35,14 @@ class Objective:
 
     metrics: List[str]
     directions: List[str]
+    keyed: bool = True  # the metrics are keys of the job's result (any app: false when the task returns numbers)
 
     @property
     def report(self) -> Optional[str]:
         """The per-epoch metric a job reports to its trial (None for several objectives: Optuna cannot prune)."""
-        return METRICS[self.metrics[0]][1] if len(self.metrics) == 1 else None
+        if len(self.metrics) != 1:
+            return None
+        return METRICS[self.metrics[0]][1] if self.metrics[0] in METRICS else self.metrics[0]  # any app: its own
 
 
 def _names(value: Any) -> List[str]:
@@ -70,7 +73,9 @@ def _checked_options(key: str, cls: type, options: Dict[str, Any], what: str) ->
 
 
 def sampler(name: str, options: Dict[str, Any], seed: Optional[int]) -> optuna.samplers.BaseSampler:
-    """The named sampler, seeded; ValueError names the key for an unknown name or option, or a missing package."""
+    """The named sampler (or the class a `_target_` names), seeded; ValueError names the key of a bad value."""
+    if name not in SAMPLERS and "." in name:  # hydra.sweeper.sampler._target_, as Hydra's Optuna sweeper takes it
+        return _from_target(name, options, seed)
     if name not in SAMPLERS:
         raise ValueError(f"hydra.sweeper.sampler: unknown sampler {name!r}; allowed: {', '.join(SAMPLERS)}")
     if name == "gp" and importlib.util.find_spec("torch") is None:
@@ -86,6 +91,21 @@ def sampler(name: str, options: Dict[str, Any], seed: Optional[int]) -> optuna.s
             return SAMPLERS[name](seed=seed, **kwargs)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"hydra.sweeper.sampler_options: {exc}") from None
+
+
+def _from_target(path: str, options: Dict[str, Any], seed: Optional[int]) -> optuna.samplers.BaseSampler:
+    from hydra.utils import get_class
+
+    try:
+        cls = get_class(path)
+    except Exception:  # noqa: BLE001 - not importable, for whatever reason: one line naming the key
+        raise ValueError(f"hydra.sweeper.sampler._target_: cannot import {path!r}") from None
+    if not (isinstance(cls, type) and issubclass(cls, optuna.samplers.BaseSampler)):
+        raise ValueError(f"hydra.sweeper.sampler._target_: {path} is not an Optuna sampler")
+    try:
+        return cls(**({} if seed is None else {"seed": seed}), **options)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"hydra.sweeper.sampler: {exc}") from None
 
 
 def pruner(name: str, options: Dict[str, Any], objective: Objective) -> Dict[str, Any]:

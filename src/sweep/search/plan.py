@@ -4,22 +4,19 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
-from sweep.config import cells, schema
+from sweep.config import app_kind as kind
+from sweep.config import cells
 from sweep.config.sweeper_contract import SweeperPlan
-from sweep.search import options
+from sweep.search import app_objective, options, slots
 from sweep.search.options import Objective
 from sweep.search.space import Space, parse
 from sweep.tracking import study
 
-JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
-FUSED = "hydra_plugins.sweep_launchers.fused_launcher.FusedLauncher"  # joblib's (hydra/launcher=parallel)
-RAY = "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
-BASIC = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
 DEFAULT_STORAGE = "mlruns/optuna.journal"  # under the launch directory
 
 
@@ -37,6 +34,8 @@ class SearchPlan:
     max_failure_rate: float
     storage: str
     study_name: str
+    app: bool = False  # any Hydra app but sweep.train: the task's return value is the result (sweep.apps.search)
+    custom_space: Optional[str] = None  # hydra.sweeper.custom_search_space: fn(config, trial) drawing more keys
 
     def link(self) -> study.TrialLink:
         """The study's part of every job's link to its trial."""
@@ -52,30 +51,6 @@ def _plain(node: Any) -> Any:
     return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
 
 
-def launcher_workers(config: DictConfig) -> Tuple[int, bool]:
-    """How many jobs the launcher runs at once, and whether it runs them inside this process."""
-    launcher = config.hydra.launcher
-    target = launcher.get("_target_")
-    if target in (JOBLIB, FUSED):
-        n = int(launcher.get("n_jobs") or 1)
-        n = schema.default_workers() if n < 0 else n
-        return n, n == 1  # joblib runs a single worker's jobs in this process
-    if target == RAY:
-        cpus = OmegaConf.select(launcher, "ray.init.num_cpus", default=None)
-        return int(cpus) if cpus else schema.default_workers(), False
-    return (1, True) if target == BASIC else (schema.default_workers(), False)
-
-
-def _slots(config: DictConfig, n_jobs: Optional[int]) -> Tuple[int, int]:
-    workers, in_process = launcher_workers(config)
-    if in_process and (n_jobs or 1) > 1:
-        raise ValueError(
-            f"hydra.sweeper.n_jobs: this launcher runs one job at a time inside this process, so 1 is allowed, "
-            f"got {n_jobs} (hydra/launcher=joblib runs several)"
-        )
-    return (1 if in_process else n_jobs or workers), workers
-
-
 def _storage(spec: Optional[str], launch_dir: Path) -> str:
     if not spec:
         return str((launch_dir / DEFAULT_STORAGE).resolve())
@@ -83,10 +58,36 @@ def _storage(spec: Optional[str], launch_dir: Path) -> str:
     return spec if study.is_url(spec) else str((launch_dir / spec).resolve())
 
 
-def default_study_name(config: DictConfig, space: Space, objective: Objective) -> str:
-    """`<experiment>-<hash>`: the same command names the same study (the space, fixed values and objective)."""
+def default_study_name(config: DictConfig, space: Space, objective: Objective, app: bool = False) -> str:
+    """`<experiment or app>-<hash>`: the same command names the same study (the space, fixed values, objective)."""
     what = [space.digest(), cells.config_hash(config), json.dumps([objective.metrics, objective.directions])]
-    return f"{config.mlflow.experiment}-{hashlib.sha256(' '.join(what).encode()).hexdigest()[:10]}"
+    prefix = config.hydra.job.name if app else config.mlflow.experiment
+    return f"{prefix}-{hashlib.sha256(' '.join(what).encode()).hexdigest()[:10]}"
+
+
+def _sampler(sw: DictConfig) -> Dict[str, Any]:
+    """{"name", "options", "seed"}: a name (tpe, random, ...) or, as Hydra's Optuna sweeper takes it, a mapping."""
+    given, extra = _plain(sw.sampler), _plain(sw.sampler_options) or {}
+    if not isinstance(given, dict):
+        return {"name": given, "options": extra, "seed": sw.seed}
+    given = dict(given)
+    return {"name": given.pop("_target_", "tpe"), "seed": given.pop("seed", sw.seed), "options": {**given, **extra}}
+
+
+def _custom_space(path: Optional[str], app: bool) -> Optional[str]:
+    if path and not app:
+        raise ValueError(
+            "hydra.sweeper.custom_search_space: for apps other than sweep.train, whose every job sweep checks "
+            "before the first run; give the space as hydra.sweeper.params"
+        )
+    if path:
+        from hydra.utils import get_method
+
+        try:
+            get_method(path)
+        except Exception:  # noqa: BLE001 - not importable, for whatever reason: one line naming the key
+            raise ValueError(f"hydra.sweeper.custom_search_space: cannot import the function {path!r}") from None
+    return path or None
 
 
 def _check_existing(storage: str, name: str, objective: Objective) -> None:
@@ -105,19 +106,25 @@ def _check_existing(storage: str, name: str, objective: Objective) -> None:
 
 def make(config: DictConfig) -> SearchPlan:
     """Check the sweeper's options and space; raise ValueError with one line naming the key."""
-    sw = config.hydra.sweeper
+    sw, app = config.hydra.sweeper, not kind.is_sweep_train(config)
     options.counts(sw.n_trials, sw.n_jobs, sw.max_failure_rate)
-    objective = options.objective(_plain(sw.metric), _plain(sw.direction))
-    sampler = {"name": sw.sampler, "options": _plain(sw.sampler_options) or {}, "seed": sw.seed}
+    metric, direction = _plain(sw.metric), _plain(sw.direction)
+    if app:
+        objective = app_objective.objective(metric, direction)
+    else:
+        objective = options.objective("val_accuracy" if metric is None else metric, direction)
+    sampler = _sampler(sw)
     options.sampler(sampler["name"], sampler["options"], sampler["seed"])  # builds it once, to check it
     pruner = options.pruner(sw.pruner, _plain(sw.pruner_options) or {}, objective)
     params = [f"{k}={v}" for k, v in (_plain(sw.params) or {}).items()]
     loader = GlobalHydra.instance().config_loader() if GlobalHydra.instance().is_initialized() else None
     space = parse(params + list(config.hydra.overrides.task), config, loader)
-    slots, workers = _slots(config, sw.n_jobs)
+    in_flight, workers = slots.count(config, sw.n_jobs, app)
     storage = _storage(sw.storage, Path(config.hydra.runtime.cwd))
-    name = sw.study_name or default_study_name(config, space, objective)
+    name = sw.study_name or default_study_name(config, space, objective, app)
+    custom = _custom_space(sw.get("custom_search_space"), app)
     _check_existing(storage, name, objective)
+    failures = float(sw.max_failure_rate)
     return SearchPlan(
-        space, objective, sampler, pruner, sw.n_trials, slots, workers, float(sw.max_failure_rate), storage, name
+        space, objective, sampler, pruner, sw.n_trials, in_flight, workers, failures, storage, name, app, custom
     )

@@ -2,7 +2,7 @@
 
 import math
 import threading
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import optuna
 from hydra.core.utils import JobReturn
@@ -38,11 +38,35 @@ def outcome(result: Any, metrics: List[str]) -> Tuple[TrialState, Optional[List[
     return TrialState.COMPLETE, values, shown + (f" (test_accuracy={test:.4f})" if test is not None else "")
 
 
-class Trials:
-    """The search's side of its trials: ask up to `planned`, tell each outcome, stop past the failure budget."""
+Judge = Callable[[Any, optuna.trial.Trial], Tuple[TrialState, Optional[List[float]], str]]
 
-    def __init__(self, plan: SearchPlan, opened: optuna.Study, storage: Any, sweep_id: str, planned: int):
+
+class Halt(Exception):
+    """Raised by a judge: this outcome means the search cannot go on (its message is the one line to show)."""
+
+
+class Trials:
+    """The search's side of its trials: ask up to `planned`, tell each outcome, stop past the failure budget.
+
+    `judge(result, trial)` reads a job's outcome (default: sweep.train's result); `extend(trial)` may draw more of the
+    trial's keys (a custom search space); `env` goes to every job's environment besides its trial number.
+    """
+
+    def __init__(
+        self,
+        plan: SearchPlan,
+        opened: optuna.Study,
+        storage: Any,
+        sweep_id: str,
+        planned: int,
+        judge: Optional[Judge] = None,
+        extend: Optional[Callable[[optuna.trial.Trial], Any]] = None,
+        env: Optional[Dict[str, str]] = None,
+    ):
         self.plan, self.study, self.sweep_id, self.planned = plan, opened, sweep_id, planned
+        self.judge = judge or (lambda result, trial: outcome(result, plan.objective.metrics))
+        self.extend, self.env = extend, dict(env or {})
+        self.halted: Optional[str] = None  # set when a judge halts the search
         self.storage, self.study_id = storage, storage.get_study_id_from_name(opened.study_name)
         self.allowed_failures = math.floor(plan.max_failure_rate * planned)
         self.asked = 0
@@ -52,7 +76,7 @@ class Trials:
 
     def stopping(self) -> bool:
         """Whether no more trials may start: interrupted, or more failures than max_failure_rate allows."""
-        return signals.interrupted.is_set() or self.ended["FAIL"] > self.allowed_failures
+        return signals.interrupted.is_set() or self.ended["FAIL"] > self.allowed_failures or bool(self.halted)
 
     def next_job(self) -> Optional[Job]:
         """Ask the study for the next trial and turn it into a job (None when the search is done)."""
@@ -60,6 +84,8 @@ class Trials:
             if self.asked >= self.planned or self.stopping():
                 return None
             trial = self.study.ask(fixed_distributions=self.plan.space.distributions)
+            if self.extend is not None:
+                self.extend(trial)
             self.asked += 1
             self.in_flight[trial.number] = trial
             name = self.plan.space.name(trial.params)
@@ -70,7 +96,9 @@ class Trials:
             ):
                 trial.set_user_attr(key, value)
             print(f"[search] trial {trial.number} started: {name}", flush=True)  # in order, slots start at once
-        overrides = self.plan.space.overrides(trial.params) + env_overrides({study.ENV_TRIAL: trial.number})
+        space = self.plan.space
+        more = [f"{k}={v}" for k, v in trial.params.items() if k not in space.distributions]  # drawn by `extend`
+        overrides = space.overrides(trial.params) + more + env_overrides({study.ENV_TRIAL: trial.number, **self.env})
         return Job(overrides, trial.number, trial)
 
     def started(self, job: Job) -> bool:
@@ -80,7 +108,11 @@ class Trials:
 
     def done(self, job: Job, result: Any, seconds: float) -> None:
         """Tell the study how the job ended, once."""
-        state, values, shown = outcome(result, self.plan.objective.metrics)
+        try:
+            state, values, shown = self.judge(result, self.in_flight.get(job.index))
+        except Halt as exc:
+            state, values, shown = TrialState.FAIL, None, str(exc)
+            self.halted = self.halted or shown
         interrupted = signals.interrupted.is_set() and state == TrialState.FAIL
         shown = f"the search was interrupted ({shown})" if interrupted else shown
         with self._lock:

@@ -14,7 +14,7 @@ import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 
-from sweep.tracking import places, store
+from sweep.tracking import places
 
 # Handed from the search sweeper to its jobs: the study's name, storage and pruner once, the trial number per job.
 ENV_STUDY, ENV_STORAGE, ENV_PRUNER = "SWEEP_STUDY", "SWEEP_STUDY_STORAGE", "SWEEP_STUDY_PRUNER"
@@ -22,10 +22,9 @@ ENV_REPORT, ENV_TRIAL = "SWEEP_STUDY_REPORT", "SWEEP_TRIAL"
 ATTR_RUN_ID, ATTR_NAME, ATTR_OWNER = "mlflow_run_id", "sweep.run_name", "sweep.owner"
 ATTR_END_REASON, ATTR_SWEEP = "sweep.end_reason", "sweep_id"
 TAG_STUDY, TAG_TRIAL = "optuna.study", "optuna.trial"
-TAG_PRUNED = store.TAG_PRUNED
-TAG_PARAMS = (
-    "optuna.params"  # the trial's drawn values as JSON, exactly as Optuna holds them (compare rebuilds the study)
-)
+TAG_PRUNED = "pruned_at_epoch"  # = store.TAG_PRUNED; this module stays free of MLflow (any app's jobs import it)
+ATTR_PRUNED_AT = "sweep.pruned_at"  # on a trial of any app that sweep.report() pruned: the step
+TAG_PARAMS = "optuna.params"  # the trial's drawn values as JSON, as Optuna holds them (compare rebuilds the study)
 
 PRUNERS = {
     "none": optuna.pruners.NopPruner,
