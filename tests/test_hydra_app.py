@@ -208,9 +208,9 @@ BAD = [
     ("return 'high'", ["+x=interval(0,1)"], "the task's return value is 'high' (str)"),
     ("return 1.0", ["+x=interval(0,1)", "hydra.sweeper.storage=task.py/study.journal"], "hydra.sweeper.storage"),
     ("return 1.0", ["+x=interval(0,1)", "+hydra.sweeper.sampler._target_=no.such.Sampler"], "sampler._target_"),
-    ("return 1.0", ["hydra/sweeper=race", "+x=1,2", "hydra.sweeper.seed_key=rng"], "hydra.sweeper.seed_key=rng"),
-    ("return None", ["hydra/sweeper=race", "+x=1,2", "+seed=0"], "seed: the race runs the seeds itself"),
-    ("return {'a': 1.0}", ["hydra/sweeper=race", "+x=1,2"], "hydra.sweeper.metric=val_accuracy: the task's result"),
+    ("return 1.0", ["hydra/sweeper=race", "x=1,2", "hydra.sweeper.seed_key=rng"], "hydra.sweeper.seed_key=rng"),
+    ("return None", ["hydra/sweeper=race", "x=1,2", "seed=0"], "seed: the race runs the seeds itself"),
+    ("return {'a': 1.0}", ["hydra/sweeper=race", "x=1,2"], "hydra.sweeper.metric=val_accuracy: the task's result"),
 ]
 
 
