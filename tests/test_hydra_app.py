@@ -178,7 +178,9 @@ hydra:
 
 @pytest.mark.slow
 def test_several_objectives_from_a_sequence_and_tracking_under_hydras_basic_sweeper(tmp_path):
-    script = task(tmp_path, "return [cfg.x, -cfg.x ** 2]", "x: 0.0\n")
+    # under the basic launcher the task runs in the sweeper's own process: neither imported TensorFlow
+    body = "import sys\nassert 'tensorflow' not in sys.modules\nreturn [cfg.x, -cfg.x ** 2]"
+    script = task(tmp_path, body, "x: 0.0\n")
     done = run(
         tmp_path,
         script,
@@ -200,6 +202,19 @@ def test_several_objectives_from_a_sequence_and_tracking_under_hydras_basic_swee
     children = sorted((r for r in runs if r is not parent), key=lambda r: r.data.params["x"])
     assert parent.info.status == "FINISHED" and [r.data.params["x"] for r in children] == ["0.25", "0.5"]
     assert [r.data.metrics["value_1"] for r in children] == [-0.0625, -0.25]
+
+
+@pytest.mark.slow
+def test_failed_trials_within_max_failure_rate_let_the_search_finish_and_are_said(tmp_path):
+    body = "if cfg.x > 0.5:\n    raise RuntimeError('x is too large')\nreturn cfg.x"
+    script = task(tmp_path, body, "x: 0.0\n")
+    args = ["hydra/sweeper=search", "x=interval(0,1)", "hydra.sweeper.n_trials=8", "hydra.sweeper.seed=0"]
+    done = run(tmp_path, script, "-m", *args, "hydra.sweeper.max_failure_rate=1.0")
+    ended = trials(tmp_path / "mlruns" / "optuna.journal")
+    failed = [t for t in ended if t.state == TrialState.FAIL]
+    assert len(ended) == 8 and failed and all(t.params["x"] > 0.5 for t in failed)
+    assert all("RuntimeError: x is too large" in t.user_attrs["sweep.failure"] for t in failed)
+    assert done.returncode == 1 and f"{len(failed)} of 8 trials failed" in done.stderr  # said, and not a success
 
 
 BAD = [
