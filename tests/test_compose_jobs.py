@@ -93,3 +93,15 @@ def test_the_default_sweeper_checks_its_batches_so(hydra):
     sweeper.validate_batch_is_legal(GRID)
     with pytest.raises(HydraException, match="train.seed=seven"):
         sweeper.validate_batch_is_legal([GRID[0], BAD])
+
+
+def test_a_job_composed_once_is_known_to_the_grids_check_and_a_failed_one_is_not(hydra):
+    loader, master = hydra
+    composer = composing.composer(loader, master)
+    job, other = GRID[0], ["reg=dropout", "act=relu", *COMMON]
+    composer(job)
+    assert composing.known(loader, master, job) and not composing.known(loader, master, other)
+    assert not composing.known(object(), master, job)  # another loader: another multirun
+    with pytest.raises(HydraException):
+        composer(["reg=no_such_option", *COMMON])
+    assert not composing.known(loader, master, ["reg=no_such_option", *COMMON])

@@ -3,7 +3,8 @@
 Hydra's basic sweeper composes every job of a batch before launching it, to fail early on one that cannot be
 composed (`Sweeper.validate_batch_is_legal`): ~0.1 s a job, half a minute for a 320-job grid before the first job
 starts. This one composes them as sweep.config.compose_jobs does (Hydra's full composition once per set of group
-choices; every job's config equal to Hydra's own), and is otherwise Hydra's basic sweeper: the same jobs in the same
+choices; every job's config equal to Hydra's own; a job sweep's own plan composed in this process already is not
+composed again), and is otherwise Hydra's basic sweeper: the same jobs in the same
 order, the same options (`max_batch_size`, `params`). `hydra/sweeper=basic` is still there, unchanged.
 """
 
@@ -28,6 +29,8 @@ class GridSweeper(BasicSweeper):
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
         from sweep.config import compose_jobs
 
-        compose = compose_jobs.composer(self.hydra_context.config_loader, self.config)
+        loader = self.hydra_context.config_loader
+        compose = compose_jobs.composer(loader, self.config)
         for overrides in batch:
-            compose(list(overrides))
+            if not compose_jobs.known(loader, self.config, list(overrides)):  # sweep's plan composed it: legal
+                compose(list(overrides))

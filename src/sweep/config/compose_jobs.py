@@ -24,6 +24,16 @@ from hydra.core.override_parser.types import Override, OverrideType
 from omegaconf import DictConfig
 
 Shape = Tuple[Tuple[str, ...], Tuple[str, ...]]  # (the job's other override lines, the keys its plain values set)
+_composed: Set[Tuple[int, Tuple[str, ...], Tuple[str, ...]]] = set()  # (loader, multirun's overrides, job) composed
+
+
+def _key(loader: Any, master: DictConfig, job: List[str]) -> Tuple[int, Tuple[str, ...], Tuple[str, ...]]:
+    return id(loader), tuple(master.hydra.overrides.task), tuple(job)
+
+
+def known(loader: Any, master: DictConfig, job: List[str]) -> bool:
+    """Whether this process composed `job` of this multirun already (sweep's plan did, before the sweeper's check)."""
+    return _key(loader, master, job) in _composed
 
 
 def _plain(override: Override, groups: Set[str]) -> bool:
@@ -71,8 +81,12 @@ class Composer:
     def __call__(self, job: List[str]) -> DictConfig:
         parsed = self.parser.parse_overrides(list(job))
         shape, values = self._split(parsed)
-        if shape in self.first:
-            return _with_values(self.first[shape], parsed, values)
+        composed = _with_values(self.first[shape], parsed, values) if shape in self.first else self._new(job, parsed)
+        _composed.add(_key(self.loader, self.master, list(job)))
+        return composed
+
+    def _new(self, job: List[str], parsed: List[Override]) -> DictConfig:
+        """Hydra's own composition of a job of a new shape, kept for the later jobs of that shape where it may be."""
         composed = self.loader.load_sweep_config(self.master, list(job))
         groups = set(composed.hydra.runtime.choices)
         self.groups |= groups

@@ -67,11 +67,16 @@ def _job_config(compose: Callable[[List[str]], DictConfig], config: DictConfig, 
     return job_cfg
 
 
-def check(config: DictConfig, jobs: List[List[str]], specs: Optional[builders.Specs] = None) -> List[dict]:
+def check(
+    config: DictConfig,
+    jobs: List[List[str]],
+    specs: Optional[builders.Specs] = None,
+    first: Optional[Callable[[dict], None]] = None,
+) -> List[dict]:
     """Compose and validate every job (and read its data once); return each planned job's cell, names and hashes.
 
-    `specs` collects each distinct user model option the jobs compose (sweep.config.builders).
-    """
+    `specs` collects each distinct user model option (sweep.config.builders); `first(data keys)` is called once the
+    first job passed, its data read (the warm-up starts then, while the others are checked)."""
     loader = GlobalHydra.instance().config_loader()
     composer = compose_jobs.composer(loader, config)
     keys = swept_keys(jobs)
@@ -92,6 +97,8 @@ def check(config: DictConfig, jobs: List[List[str]], specs: Optional[builders.Sp
                 "data": OmegaConf.to_container(job_cfg.data, resolve=True),  # what sweep.warmup loads ahead
             }
         )
+        if first is not None and len(planned) == 1:
+            first(planned[0]["data"])
     return planned
 
 
@@ -118,8 +125,9 @@ def sweeper_plan(config: DictConfig) -> Optional[SweeperPlan]:
     return sweeper.plan(config) if issubclass(sweeper, PlansAhead) else None
 
 
-def planned(config: DictConfig) -> Planned:
-    """Expand and check the multirun's jobs (or a sweeper's bounds, or its first jobs) before anything is tracked."""
+def planned(config: DictConfig, ahead: Optional[Callable[[int, Dict[str, str], dict], None]] = None) -> Planned:
+    """Expand and check the multirun's jobs (or a sweeper's bounds, or its first jobs) before anything is tracked;
+    `ahead(n_jobs, env, data keys)` is called as soon as the first job passed its checks (sweep's warm-up)."""
     own = sweeper_plan(config)  # None for the basic sweeper
     jobs = own.examples if own and own.first_jobs else expand(config)
     if jobs == []:
@@ -127,7 +135,9 @@ def planned(config: DictConfig) -> Planned:
     if jobs is None and own is None:  # another sweeper than ours: its jobs are checked as they run
         return Planned(swept=swept(config, None))
     specs = builders.Specs()
-    checked = check(config, jobs if jobs is not None else own.examples, specs)
+    n, env = (len(jobs), own.env if own else {}) if jobs is not None else (own.n_jobs, own.env)
+    first = (lambda data: ahead(n, env, data)) if ahead else None
+    checked = check(config, jobs if jobs is not None else own.examples, specs, first)
     data_keys = checked[0]["data"] if checked else None
     if jobs is None:  # a search: the configs at its bounds are checked, its jobs are not known ahead
         result = Planned([], swept(config, None), own.n_jobs, own.workers, own.env, data_keys)

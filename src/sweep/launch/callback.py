@@ -18,9 +18,8 @@ from sweep.tracking import liveness, retries, secrets, store
 def export(config: DictConfig, planned: plan.Planned, ids: Dict[str, str], live: str) -> None:
     """Hand the jobs the sweep's context: through the environment, and through every job's `hydra.job.env_set`.
 
-    `ids` holds the sweep id, the parent run id and the experiment id; `live` is sweep.process.console's ENV_LIVE.
-    Workers spawned after this inherit the environment; Hydra sets env_set around each job in whichever process runs
-    it, which reaches the workers sweep.warmup started earlier.
+    `ids`: the sweep, parent run and experiment ids; `live`: console.ENV_LIVE. Workers spawned after this inherit the
+    environment; Hydra sets env_set around each job in whichever process runs it (the warm workers started earlier).
     """
     parallel = planned.workers or workers(config)
     env = {
@@ -64,14 +63,12 @@ class SweepCallback(Callback):
         signals.install()
         # Any failure from here to the parent run is fatal: Hydra would only warn and launch orphan jobs.
         with preflight.fatal(warmup.stop, self._abandon):
-            planned = preflight.planned(config)  # every job of a grid, or the bounds of a search's space, checked
+            # every job of a grid (a search's bounds) checked; once the first passed, workers load TensorFlow and the
+            # data while this process checks the rest and prepares store and parent (a bad input stops them: undo)
+            planned = preflight.planned(config, warmup.ahead(config))
+            os.environ.update(planned.env)
             self.uri = store.resolve_uri(Path(config.hydra.runtime.cwd))
             experiment_id = store.prepare_experiment(self.uri, config.mlflow.experiment)  # checked, then created
-            # Config, data and store are fine: workers start loading while this process and Hydra finish preparing.
-            # (Not before the store's probe, whose fail-fast MLflow settings a worker spawned then would keep.)
-            os.environ.update(planned.env)  # before any worker starts: every worker inherits the sweeper's context
-            if planned.data:
-                warmup.start(config, planned.n_jobs, planned.data)
             try:
                 self._prepare(config, planned, experiment_id)
             except BaseException:

@@ -9,7 +9,7 @@ import os
 import sys
 import traceback
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable, Dict, Iterator, Optional
 
 from omegaconf import DictConfig
 
@@ -51,8 +51,10 @@ def fatal(*undo: Callable[[], None]) -> Iterator[None]:
         fail(exc)
 
 
-def planned(config: DictConfig) -> plan.Planned:
-    """Every job of the multirun checked (sweep.config.plan), and each user model builder built once, checked."""
-    checked = plan.planned(config)
+def planned(config: DictConfig, ahead: Optional[Callable[[int, Dict[str, str], dict], None]] = None) -> plan.Planned:
+    """Every job of the multirun checked (sweep.config.plan), and each user model builder built once, checked.
+
+    `ahead(n_jobs, env, data keys)`: called once the first job passed (sweep.config.plan.planned)."""
+    checked = plan.planned(config, ahead)
     model_check.builders_of(checked.builders, checked.swept)  # TensorFlow loads only for a user's builder
     return checked

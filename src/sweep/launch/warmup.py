@@ -8,8 +8,9 @@ Jobs of warm workers get the sweep's context from their config (`hydra.job.env_s
 since those workers were spawned before the context existed.
 """
 
+import os
 import threading
-from typing import Optional
+from typing import Callable, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -22,12 +23,16 @@ _started = threading.Event()  # this process started a warm pool
 _stopped = threading.Event()  # the sweep is not going ahead: no pool may start
 
 
-def warm(name: str, path: Optional[str], limit: Optional[int]) -> None:
+def warm(name: str, path: Optional[str], limit: Optional[int], env: Optional[dict] = None) -> None:
     """In a worker: import TensorFlow, Keras and MLflow, and load the data, as the first job would.
 
+    `env`: MLflow's retry settings as the launching process had them before its store probe, which lowers them for
+    a few seconds (tracking.retries.fail_fast) while these workers may be spawning; a worker keeps these for good.
     Never raises: a failed task would make joblib kill the whole pool, Hydra's queued jobs included. A job that meets
     the same problem reports it itself.
     """
+    for key, value in (env or {}).items():
+        os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
     try:
         from sweep import data
         from sweep.process import quiet
@@ -65,7 +70,10 @@ def start(config: DictConfig, n_jobs: int, data: dict) -> bool:
         return False
     from joblib import Parallel, delayed
 
-    tasks = [delayed(warm)(data["name"], data["path"], data["limit"]) for _ in range(workers)]
+    from sweep.tracking import retries
+
+    env = {key: os.environ.get(key) for key in (retries.RETRIES, retries.TIMEOUT)}  # before the store's probe
+    tasks = [delayed(warm)(data["name"], data["path"], data["limit"], env) for _ in range(workers)]
 
     def run() -> None:
         if _stopped.is_set():
@@ -78,6 +86,16 @@ def start(config: DictConfig, n_jobs: int, data: dict) -> bool:
     _started.set()
     threading.Thread(target=run, name="sweep-warmup", daemon=True).start()
     return True
+
+
+def ahead(config: DictConfig) -> Callable[[int, dict, dict], None]:
+    """What the plan calls once the first job passed: the sweeper's context into the environment, then the pool."""
+
+    def go(n_jobs: int, env: dict, data: dict) -> None:
+        os.environ.update(env)  # before any worker starts: every worker inherits the sweeper's context
+        start(config, n_jobs, data)
+
+    return go
 
 
 def stop() -> None:
