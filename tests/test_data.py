@@ -99,3 +99,47 @@ def test_mismatched_labels_and_missing_files_are_named(tmp_path, fashion_small):
         data.load("fashion_mnist", str(broken), None)
     with pytest.raises(data.DataError, match="does not exist"):
         data.load("fashion_mnist", str(tmp_path / "nowhere"), None)
+
+
+def test_prepared_arrays_are_cached_memory_mapped_and_equal_to_preparing_them(tmp_path, fashion_small, monkeypatch):
+    from sweep.data import cache, prepare
+
+    monkeypatch.setenv(cache.ENV, str(tmp_path / "cache"))
+    built = prepare._prepared(data.raw(None, str(fashion_small)), 500)
+    first = data.load(None, str(fashion_small), 500)  # builds and writes the cache, then maps it
+    data.load.cache_clear()
+    again = data.load(None, str(fashion_small), 500)
+    assert isinstance(again.x_train, np.memmap) and not again.x_train.flags.writeable
+    for ours, theirs, mapped in zip(built, first, again, strict=True):
+        assert ours.dtype == mapped.dtype and np.array_equal(ours, theirs) and np.array_equal(ours, mapped)
+    (entry,) = (tmp_path / "cache").iterdir()  # one entry, no scratch folder left
+    assert len(again.x_train) == 500 and len(np.load(entry / "x_train.npy", mmap_mode="r")) == N_TRAIN
+
+
+def test_the_cache_follows_the_files_content_and_survives_a_broken_entry(tmp_path, fashion_small, monkeypatch):
+    from sweep.data import cache
+
+    monkeypatch.setenv(cache.ENV, str(tmp_path / "cache"))
+    copy = tmp_path / "copy"
+    shutil.copytree(fashion_small, copy)
+    before = data.load(None, str(copy))
+    labels = copy / "t10k-labels-idx1-ubyte.gz"
+    y = data.read_idx(labels).copy()
+    y[0] = (y[0] + 1) % 10  # one label changed: another key, another entry, the new label read
+    from tests.conftest import write_idx
+
+    write_idx(labels, y)
+    data.load.cache_clear(), data.raw.cache_clear()
+    after = data.load(None, str(copy))
+    assert after.y_test[0] == y[0] != before.y_test[0] and len(list((tmp_path / "cache").iterdir())) == 2
+    (newest,) = [e for e in (tmp_path / "cache").iterdir() if e.name == cache.key(data.sources.files(None, str(copy)))]
+    expected = np.array(after.x_test)
+    broken = newest / "broken"
+    broken.write_bytes(b"not an array")
+    broken.replace(newest / "x_test.npy")  # a new file (the mapped one stays valid): ignored, rebuilt from the files
+    data.load.cache_clear()
+    rebuilt = data.load(None, str(copy))
+    assert np.array_equal(rebuilt.x_test, expected) and isinstance(rebuilt.x_test, np.memmap)  # the entry repaired
+    monkeypatch.setenv(cache.ENV, "off")
+    data.load.cache_clear()
+    assert not isinstance(data.load(None, str(copy)).x_train, np.memmap)

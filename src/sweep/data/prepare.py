@@ -5,6 +5,7 @@ from typing import Optional
 
 import numpy as np
 
+from sweep.data import cache, sources
 from sweep.data.dataset import Dataset
 from sweep.data.sources import raw
 
@@ -30,10 +31,7 @@ def normalize(x: np.ndarray, chunk: int = 2048) -> np.ndarray:
     return out
 
 
-@lru_cache(maxsize=2)
-def load(name: str, path: Optional[str] = None, limit: Optional[int] = None) -> Dataset:
-    """Load and normalize a data set once per process; `limit` keeps the first N training images."""
-    stored = raw(name, path)
+def _prepared(stored: Dataset, limit: Optional[int]) -> Dataset:
     n = len(stored.x_train) if limit is None else min(limit, len(stored.x_train))
     return Dataset(
         normalize(stored.x_train[:n]),
@@ -41,3 +39,17 @@ def load(name: str, path: Optional[str] = None, limit: Optional[int] = None) -> 
         normalize(stored.x_test),
         stored.y_test.astype(np.int64),
     )
+
+
+@lru_cache(maxsize=2)
+def load(name: str, path: Optional[str] = None, limit: Optional[int] = None) -> Dataset:
+    """Load and normalize a data set once per process; `limit` keeps the first N training images.
+
+    From the memory-mapped cache of the prepared arrays where it can be (sweep.data.cache), else from the files.
+    """
+    found = sources.files(name, path) if cache.folder() is not None else None
+    if not found:
+        return _prepared(raw(name, path), limit)
+    full = cache.cached(found, lambda: _prepared(raw(name, path), None))
+    n = len(full.x_train) if limit is None else min(limit, len(full.x_train))
+    return Dataset(full.x_train[:n], full.y_train[:n], full.x_test, full.y_test)

@@ -3,7 +3,7 @@
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -89,15 +89,14 @@ def keras_cache_dir() -> Path:
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
 
 
-@lru_cache(maxsize=2)
-def raw(name: str, path: Optional[str] = None) -> Dataset:
-    """The data set as stored (uint8 images), read and checked once per process; needs no TensorFlow."""
+def origin(name: str, path: Optional[str] = None) -> Tuple[str, Optional[Path]]:
+    """Where a data set is read from: ("idx", directory), ("npz", file) or ("download", None); DataError if nowhere."""
     if path is not None:
         p = Path(path).expanduser()
         if p.is_dir():
-            return load_idx_dir(p)
+            return "idx", p
         if p.is_file():
-            return load_npz(p)
+            return "npz", p
         raise DataError(f"data.path: {p} does not exist (a directory of IDX files or a .npz is expected)")
     if name not in BUILT_IN:
         raise DataError(
@@ -107,11 +106,29 @@ def raw(name: str, path: Optional[str] = None) -> Dataset:
     if name == "fashion_mnist":
         for candidate in (keras_cache_dir() / "fashion-mnist", DEBIAN_FASHION_MNIST):
             if candidate.is_dir():
-                return load_idx_dir(candidate)
+                return "idx", candidate
     elif (keras_cache_dir() / "mnist.npz").is_file():
         # Read the cache directly: Keras' loader re-downloads a cached file whose hash it does not know.
-        return load_npz(keras_cache_dir() / "mnist.npz")
-    return _download(name)
+        return "npz", keras_cache_dir() / "mnist.npz"
+    return "download", None
+
+
+@lru_cache(maxsize=2)
+def raw(name: str, path: Optional[str] = None) -> Dataset:
+    """The data set as stored (uint8 images), read and checked once per process; needs no TensorFlow."""
+    kind, where = origin(name, path)
+    if kind == "idx":
+        return load_idx_dir(where)
+    return load_npz(where) if kind == "npz" else _download(name)
+
+
+def files(name: str, path: Optional[str] = None) -> Optional[List[Path]]:
+    """The files `raw` reads (for the prepared arrays' cache key); None for a download or data not found."""
+    try:
+        kind, where = origin(name, path)
+        return [find(where, stem) for stem in IDX_FILES.values()] if kind == "idx" else [where] if where else None
+    except DataError:
+        return None
 
 
 def _first_line(exc: Exception) -> str:
