@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 from sweep.config import CONF_DIR, builders, cells, checks, hydra_settings, limits, overrides
 from sweep.launch.preflight import fail, fatal
 from sweep.models import check as model_check
-from sweep.process import console, errors, quiet, signals
+from sweep.process import console, errors, quiet, signals, timeline
 from sweep.tracking import retries, store
 
 
@@ -63,6 +63,7 @@ def _in_sweep(cfg: DictConfig, hc: HydraConfig) -> float:
         raise errors.SetupExit(errors.NO_PARENT)  # the launcher stops the sweep, not one job; told once, below
     # Under the launching process's live display, a job in another process writes to its folder, not the terminal
     with console.quiet_job(Path(hc.runtime.output_dir) / "console.log"):
+        timeline.mark("job: starting")
         quiet.import_tensorflow()
         from sweep.training.job import run
 
@@ -80,11 +81,13 @@ def main(cfg: DictConfig) -> Any:
 
 
 if __name__ == "__main__":
+    timeline.mark("imported: sweep.train's modules")
     retries.apply_defaults()  # before any request: jobs and workers inherit the same retry budget
     signals.install()
     problem = overrides.check(sys.argv[1:], _conf_dir()) or hydra_settings.check(sys.argv[1:], _conf_dir())
     if problem:
         fail(ValueError(problem))
+    timeline.mark("pre-checked: the command line's keys (Hydra composes next)")
     try:
         main()
         # Done: the collector's passes over every object while the interpreter shuts down took 1.2-1.5 s after a

@@ -11,7 +11,7 @@ from omegaconf import DictConfig, read_write
 
 from sweep.config import cells, plan, schema
 from sweep.launch import display, outcome, parent, preflight, warmup
-from sweep.process import console, signals
+from sweep.process import console, signals, timeline
 from sweep.tracking import liveness, retries, secrets, store
 
 
@@ -61,14 +61,17 @@ class SweepCallback(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         signals.install()
+        timeline.mark("composed: Hydra's primary config, the multirun callback starts")
         # Any failure from here to the parent run is fatal: Hydra would only warn and launch orphan jobs.
         with preflight.fatal(warmup.stop, self._abandon):
             # every job of a grid (a search's bounds) checked; once the first passed, workers load TensorFlow and the
             # data while this process checks the rest and prepares store and parent (a bad input stops them: undo)
             planned = preflight.planned(config, warmup.ahead(config))
             os.environ.update(planned.env)
+            timeline.mark("planned: every job checked")
             self.uri = store.resolve_uri(Path(config.hydra.runtime.cwd))
             experiment_id = store.prepare_experiment(self.uri, config.mlflow.experiment)  # checked, then created
+            timeline.mark("store ready: checked, created or migrated, the experiment")
             try:
                 self._prepare(config, planned, experiment_id)
             except BaseException:

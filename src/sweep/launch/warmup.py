@@ -15,6 +15,7 @@ from typing import Callable, Optional
 from omegaconf import DictConfig, OmegaConf
 
 from sweep.config.overrides import env_overrides  # noqa: F401  (the callback hands jobs the context with it)
+from sweep.process import timeline
 
 JOBLIB_LAUNCHER = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 FUSED_LAUNCHER = "hydra_plugins.sweep_launchers.fused_launcher.FusedLauncher"  # joblib's, with one key of its own
@@ -37,10 +38,14 @@ def warm(name: str, path: Optional[str], limit: Optional[int], env: Optional[dic
         from sweep import data
         from sweep.process import quiet
 
+        timeline.mark("worker: warming")
         quiet.import_tensorflow()
+        timeline.mark("worker: TensorFlow imported")
         from sweep.training import job  # noqa: F401  (MLflow, Keras, the training loop)
 
+        timeline.mark("worker: MLflow, Keras and the loop imported")
         data.load(name, path, limit)  # the job's threads are pinned later: no TensorFlow op runs here
+        timeline.mark("worker: data loaded")
     except Exception:
         pass
 
@@ -92,6 +97,7 @@ def ahead(config: DictConfig) -> Callable[[int, dict, dict], None]:
     """What the plan calls once the first job passed: the sweeper's context into the environment, then the pool."""
 
     def go(n_jobs: int, env: dict, data: dict) -> None:
+        timeline.mark("first job checked: the warm-up starts")
         os.environ.update(env)  # before any worker starts: every worker inherits the sweeper's context
         start(config, n_jobs, data)
 
