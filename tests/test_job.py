@@ -1,6 +1,7 @@
 """A real one-cell job on real Fashion-MNIST images, tracked in a real SQLite store, checked through MLflow."""
 
 import gc
+import time
 
 import mlflow
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 from mlflow import MlflowClient
 
 from sweep import data
-from sweep.tracking import store
+from sweep.tracking import liveness, store
 from sweep.training import job, programs
 from tests.conftest import compose_cfg
 
@@ -53,6 +54,9 @@ def test_job_logs_params_metrics_and_tags(finished_run):
         "10",
     )
     assert "mlflow.parentRunId" not in tags  # a job outside -m is a top-level run
+    # its heartbeat (another host's liveness, sweep.tracking.liveness): the last epoch's, silent 2 epochs + 60 s
+    beat, quiet = float(tags[liveness.TAG_HEARTBEAT]), float(tags[liveness.TAG_QUIET_S])
+    assert run.info.start_time / 1000 < beat <= time.time() and 60 < quiet < liveness.START_QUIET_S
     for metric in ("loss", "accuracy", "val_loss", "val_accuracy"):
         history = client.get_metric_history(run.info.run_id, metric)
         assert [m.step for m in sorted(history, key=lambda m: m.step)] == list(range(1, EPOCHS + 1))

@@ -20,7 +20,13 @@ def open_job_run(uri: str, experiment_id: str, run_name: str, tags: Mapping[str,
 
     For the cells of a fused job, which train at once: job_run(..., run_id=…) later resumes each to finish it.
     """
-    user_tags = {store.TAG_ROLE: "job", **liveness.owner_tags(), **tags, MLFLOW_RUN_NAME: run_name}
+    user_tags = {
+        store.TAG_ROLE: "job",
+        **liveness.owner_tags(),
+        **liveness.heartbeat_tags(),
+        **tags,
+        MLFLOW_RUN_NAME: run_name,
+    }
     parent = os.environ.get(store.ENV_PARENT)
     if parent:
         user_tags[MLFLOW_PARENT_RUN_ID] = parent

@@ -6,8 +6,11 @@ from typing import Any, Dict, List, Optional
 
 import keras
 import mlflow
+from mlflow import MlflowClient
+from mlflow.entities import RunTag
 
 from sweep.process import timeline
+from sweep.tracking import liveness
 
 
 class EpochMetrics(keras.callbacks.Callback):
@@ -32,9 +35,17 @@ class EpochMetrics(keras.callbacks.Callback):
         values = {k: float(v) for k, v in (logs or {}).items()}
         values["epoch_time_s"] = time.perf_counter() - self.started
         self.pending.append(mlflow.log_metrics(values, step=epoch + 1, synchronous=False, run_id=self.run_id))
+        self.pending.append(self._beat(values["epoch_time_s"]))
         if epoch == 0 and os.environ.get(timeline.ENV):  # benchmarks/startup.py: when they reached the store
             self.pending[-1].wait()
             timeline.mark("job: epoch 1's metrics in the store")
+
+    def _beat(self, epoch_s: float) -> Any:
+        """The run's heartbeat (sweep.tracking.liveness): alive now; silent for 2 epochs + 60 s at most (the next
+        epoch, or the evaluation and model logging after the last)."""
+        run_id = self.run_id or mlflow.active_run().info.run_id
+        tags = [RunTag(k, v) for k, v in liveness.heartbeat_tags(2 * epoch_s + 60).items()]
+        return MlflowClient(mlflow.get_tracking_uri()).log_batch(run_id, tags=tags, synchronous=False)
 
     def on_train_end(self, logs: Optional[Dict[str, float]] = None) -> None:
         pending, self.pending = self.pending, []

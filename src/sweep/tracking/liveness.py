@@ -1,8 +1,11 @@
 """Tell live runs from runs whose process died, and mark the dead ones so that none stays RUNNING forever.
 
 A run records the host, pid and pid start time of the process that owns it. A RUNNING run is dead when it
-was started on this host and that pid is gone or now belongs to a newer process; a RUNNING run from another
-host is dead when it started more than STALE_AFTER_H hours ago (no job of this study runs that long).
+was started on this host and that pid is gone or now belongs to a newer process. No pid can be looked at on another
+host: there a job's run beats instead (`sweep.heartbeat`, at its creation and after every epoch, with
+`sweep.quiet_s`, the silence it expects before its next beat: its own epoch time, or the start-up's allowance), and
+is dead once silent for more than SILENCE_FACTOR times that (at least MIN_SILENCE_S). A run from another host with
+no heartbeat (a parent) is dead when it started more than STALE_AFTER_H hours ago.
 """
 
 import contextlib
@@ -21,7 +24,15 @@ from sweep.tracking import store
 TAG_HOST, TAG_PID, TAG_PID_START = "sweep.host", "sweep.pid", "sweep.pid_start"
 TAG_ATTEMPT = "sweep.attempt"  # one per run this process creates: a copy from a retried request carries it too
 TAG_END_REASON = "sweep.end_reason"
+TAG_HEARTBEAT, TAG_QUIET_S = "sweep.heartbeat", "sweep.quiet_s"
 STALE_AFTER_H = 24
+START_QUIET_S = 900.0  # from a job run's creation to its first epoch's end: imports, data, build, compile, epoch 1
+SILENCE_FACTOR, MIN_SILENCE_S = 3.0, 60.0
+
+
+def heartbeat_tags(quiet_s: float = START_QUIET_S) -> dict:
+    """A job run's beat: alive now, and how long it may stay silent before the next one."""
+    return {TAG_HEARTBEAT: f"{time.time():.3f}", TAG_QUIET_S: f"{quiet_s:.3f}"}
 
 
 def _pid_start(pid: int) -> Optional[str]:
@@ -59,6 +70,9 @@ def drop_copies(uri: str, run) -> None:
 def is_dead(tags: dict, start_time_ms: int) -> bool:
     """Whether the process that owns a RUNNING run (by its tags) is gone."""
     if tags.get(TAG_HOST) != socket.gethostname() or TAG_PID not in tags:
+        if TAG_HEARTBEAT in tags:  # another host's job: silent past its own window
+            window = max(MIN_SILENCE_S, SILENCE_FACTOR * float(tags.get(TAG_QUIET_S) or START_QUIET_S))
+            return time.time() - float(tags[TAG_HEARTBEAT]) > window
         return time.time() - start_time_ms / 1000 > STALE_AFTER_H * 3600
     pid = int(tags[TAG_PID])
     if pid == os.getpid():
