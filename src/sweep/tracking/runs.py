@@ -48,13 +48,8 @@ def job_run(
     quick try at ending its run (never a second wait of minutes); a later sweep command marks the run KILLED.
     """
     mlflow.set_tracking_uri(uri)
-    all_tags = {
-        store.TAG_ROLE: "job",
-        **liveness.owner_tags(),
-        **liveness.heartbeat_tags(),
-        **store.sweeper_tags(),
-        **tags,
-    }
+    owner = {**liveness.owner_tags(), **liveness.heartbeat_tags()}
+    all_tags = {store.TAG_ROLE: "job", **owner, **store.sweeper_tags(), **tags}
     parent = os.environ.get(store.ENV_PARENT)
     # `explained` outermost: a fail-fast entered on an outage lasts through start_run's end_run, not past it
     with retries.explained(uri), ExitStack() as ending:
