@@ -106,6 +106,11 @@ def test_cnn_puts_act_on_every_conv_and_dense_and_reg_after_each_block():
     net = builders.build(l2.model, "relu", l2.reg, "keras", STUDY_SHAPE)
     penalties = [layer.kernel_regularizer for layer in net.layers if hasattr(layer, "kernel_regularizer")]
     assert [p.get_config()["l2"] if p else None for p in penalties] == [pytest.approx(0.01)] * 3 + [None]
+    # speed.jit_compile=per_model: no XLA for a convolution on a CPU (3.7x slower epochs than oneDNN's), nested too
+    inner = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3)])
+    nested = keras.Sequential([keras.Input((28, 28, 1)), inner, keras.layers.Flatten(), keras.layers.Dense(10)])
+    mlp = builders.build(compose_cfg().model, "relu", l2.reg, "keras", STUDY_SHAPE)
+    assert [model.jit_compile(m, "per_model") for m in (net, nested, mlp)] == [False, False, True]
 
 
 def test_the_layer_recipes_apply_in_a_functional_model():

@@ -12,13 +12,20 @@ from sweep.models import builders
 
 
 def jit_compile(net: keras.Model, setting: Any) -> Any:
-    """The jit_compile for Keras: `per_model` means XLA unless the model has Keras' own Dropout and no GPU."""
+    """The jit_compile for Keras: `per_model` means XLA unless, with no GPU, the model has Keras' own Dropout or a
+    convolution."""
     if setting != "per_model":
         return setting
     # XLA's random numbers make Keras' Dropout ~20x slower per epoch on a CPU (0.62 s -> 14 s measured on 2 cores);
-    # HashDropout (speed.dropout_rng=hash) runs at 0.30 s under XLA.
-    slow = any(type(layer) is keras.layers.Dropout for layer in net.layers)
+    # HashDropout (speed.dropout_rng=hash) runs at 0.30 s under XLA. XLA's CPU convolutions are ~3.7x slower than
+    # TensorFlow's oneDNN ones (the cnn's steady epoch: 14.2 s with XLA, 3.8 s without; docs/speed.md).
+    slow = any(type(layer) is keras.layers.Dropout or isinstance(layer, keras.layers.Conv2D) for layer in _all(net))
     return not slow or bool(tf.config.list_physical_devices("GPU"))
+
+
+def _all(net: keras.Model) -> list:
+    """Every layer of a model, those of nested models (a user's builder may nest them) included."""
+    return [inner for layer in net.layers for inner in (_all(layer) if isinstance(layer, keras.Model) else [layer])]
 
 
 def speed_for(cfg: Any) -> Tuple[Any, Optional[str]]:
