@@ -142,3 +142,13 @@ def test_a_search_keeps_its_trials_in_flight_on_ray(ray_address, ray_env, fashio
     assert sorted(int(j.data.tags[study.TAG_TRIAL]) for j in jobs) == [0, 1, 2, 3]
     assert {j.info.status for j in jobs} == {"FINISHED"}
     assert "study " in plain and "4 trials ended (4 complete, 0 pruned, 0 fail)" in plain
+
+
+def test_a_wrong_cluster_token_is_one_line_before_any_run(ray_address, ray_env, tmp_path):
+    db = tmp_path / "mlflow.db"
+    env = dict(ray_env, RAY_ADDRESS=ray_address, MLFLOW_TRACKING_URI=f"sqlite:///{db}", RAY_AUTH_TOKEN="0" * 64)
+    args = ["reg=none", "act=relu,tanh", "data=fashion_mnist", "train.epochs=1", "hydra/launcher=ray"]
+    done = servers.run_python("sweep.train", "-m", *args, cwd=tmp_path, env=env)
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-3000:]
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith(f"error: RAY_ADDRESS={ray_address}: the cluster refused this driver") and not db.exists()

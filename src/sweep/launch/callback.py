@@ -10,7 +10,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, read_write
 
 from sweep.config import cells, plan, schema
-from sweep.launch import display, outcome, parent, preflight, warmup
+from sweep.launch import cluster, display, outcome, parent, preflight, warmup
 from sweep.process import console, signals, timeline
 from sweep.tracking import liveness, retries, secrets, store
 
@@ -70,6 +70,7 @@ class SweepCallback(Callback):
             os.environ.update(planned.env)
             timeline.mark("planned: every job checked")
             self.uri = store.resolve_uri(Path(config.hydra.runtime.cwd))
+            cluster.check(config, self.uri)  # a running Ray cluster: reachable, sweep on every node, stores in reach
             experiment_id = store.prepare_experiment(self.uri, config.mlflow.experiment)  # checked, then created
             timeline.mark("store ready: checked, created or migrated, the experiment")
             try:
