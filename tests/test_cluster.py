@@ -5,9 +5,11 @@ node with their own resources); every sweep is the real command line.
 """
 
 import pytest
+from mlflow import MlflowClient
 from ray.cluster_utils import Cluster
 
 from tests import servers
+from tests.helpers import start_module, wait_for
 
 pytestmark = pytest.mark.slow  # real sweeps, servers or clusters: make test runs it, make test-fast does not
 
@@ -56,3 +58,43 @@ def test_an_address_where_no_head_answers_is_one_line(tmp_path):
     line = one_error(sweep(tmp_path, address, f"sqlite:///{tmp_path / 'mlflow.db'}"))
     assert line.startswith(f"error: RAY_ADDRESS={address}: no Ray head answers there")
     assert not (tmp_path / "mlflow.db").exists()
+
+
+@pytest.fixture(scope="module")
+def team_server(tmp_path_factory):
+    """A PostgreSQL-backed `mlflow server --serve-artifacts`: every node reaches it, none writes to this disk."""
+    root = tmp_path_factory.mktemp("team")
+    with servers.postgres() as db, servers.mlflow_server(db, root / "artifacts", root / "mlflow.log") as url:
+        yield url
+
+
+def test_a_node_lost_mid_sweep_leaves_one_finished_run_per_cell_and_none_running(team_server, tmp_path, monkeypatch):
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    worker = cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    try:
+        monkeypatch.setenv("RAY_ADDRESS", cluster.address)
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", team_server)
+        args = ["reg=none", "act=relu,tanh,sigmoid,leaky_relu", "data=fashion_mnist", "data.limit=6000"]
+        args += ["train.epochs=6", "hydra/launcher=ray", "mlflow.experiment=lost_node"]
+        proc = start_module("sweep.train", "-m", *args, cwd=tmp_path)
+        wait_for(proc, "epoch 1/6", "epoch 1/6", timeout=400)  # two jobs training: one on each node
+        cluster.remove_node(worker, allow_graceful=False)  # its raylet and workers killed at once
+        output, _ = proc.communicate(timeout=600)
+    finally:
+        cluster.shutdown()
+    assert proc.returncode == 0, output[-4000:]
+    client = MlflowClient(team_server)
+    experiment = client.get_experiment_by_name("lost_node")
+    runs = client.search_runs([experiment.experiment_id], "tags.sweep_role = 'job'", max_results=100)
+    finished = [r for r in runs if r.info.status == "FINISHED"]
+    assert sorted(r.data.params["act"] for r in finished) == ["leaky_relu", "relu", "sigmoid", "tanh"]
+    assert not [r for r in runs if r.info.status == "RUNNING"]
+    lost = [r for r in runs if r.info.status in ("KILLED", "FAILED")]
+    assert lost and all(r.info.status == "KILLED" for r in lost)  # the attempt on the lost node, ended truthfully
+    assert {r.data.tags["sweep.end_reason"] for r in lost} == {
+        "its process died (killed, or its node was lost) before it ended its run"
+    }
+    for run in finished:  # one attempt's points only: every epoch once
+        steps = sorted(m.step for m in client.get_metric_history(run.info.run_id, "loss"))
+        assert steps == list(range(1, 7))

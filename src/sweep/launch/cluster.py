@@ -12,7 +12,7 @@ from typing import Any, List, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
-from sweep.search.slots import RAY
+from sweep.config.hydra_settings import RAY
 
 CONNECT_TIMEOUT_S = 5.0
 LOCAL = ("", "local", "auto", None)

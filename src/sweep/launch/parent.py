@@ -38,14 +38,20 @@ def children(uri: str, run_id: str) -> list:
     return client.search_runs([experiment_id], filter_string=only, max_results=50000)
 
 
+STORE_DOWN = "its job ended without ending it (was the store down?)"
+
+
 def close(uri: str, run_id: str, interrupted: bool) -> list:
     """Mark KILLED each job still RUNNING under the parent (interrupted before its handler ran); return every job."""
     client = MlflowClient(uri)
     jobs = children(uri, run_id)
-    # Still RUNNING: a job interrupted before its own handler ran, or one that could not reach the store to end it
-    why = "the sweep was interrupted" if interrupted else "its job ended without ending it (was the store down?)"
+    # Still RUNNING: a job interrupted before its own handler ran, one whose process died with it (its node lost:
+    # the launcher ran the job again, in a run of its own), or one that could not reach the store to end it
     for job in jobs:
         if job.info.status == "RUNNING":
+            dead = liveness.is_dead(job.data.tags, job.info.start_time)
+            why = "its process died (killed, or its node was lost) before it ended its run" if dead else STORE_DOWN
+            why = "the sweep was interrupted" if interrupted else why
             client.set_tag(job.info.run_id, liveness.TAG_END_REASON, why)
             client.set_terminated(job.info.run_id, "KILLED")
     return children(uri, run_id) if any(j.info.status == "RUNNING" for j in jobs) else jobs
