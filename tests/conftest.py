@@ -50,7 +50,8 @@ def fashion_small(tmp_path_factory, fashion_raw) -> Path:
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, tmp_path_factory, monkeypatch):
     """Every test gets its own launch dir, SQLite store, Keras home and no inherited sweep context; the prepared data
-    cache (sweep.data.cache) is the session's own, shared by its tests, never the user's."""
+    cache (sweep.data.cache) and the empty stores new ones are copied from (sweep.tracking.template) are the
+    session's own, shared by its tests, never the user's."""
     monkeypatch.chdir(tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
@@ -59,6 +60,7 @@ def isolated(tmp_path, tmp_path_factory, monkeypatch):
     for name in [n for n in os.environ if n.startswith("SWEEP_")]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SWEEP_DATA_CACHE", str(tmp_path_factory.getbasetemp() / "prepared-data"))
+    monkeypatch.setenv("SWEEP_STORE_TEMPLATES", str(tmp_path_factory.getbasetemp() / "store-templates"))
     data.load.cache_clear()
     data.raw.cache_clear()
     yield tmp_path

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from sweep.tracking import store_check
+from sweep.tracking import store_check, template
 from sweep.tracking.errors import StoreError
 
 # What a migration that another process runs at the same moment looks like from here.
@@ -62,12 +62,16 @@ def reach(uri: str, db: Path, probe: Callable[[str], None]) -> None:
     """
     db.parent.mkdir(parents=True, exist_ok=True)
     with locked(db.parent):
-        fresh = not db.exists() or migrating(db)  # being created: any failure may be a migration beside us
+        new = not db.exists()
+        copied = new and template.copy_to(db)  # a pre-migrated empty store, where one is kept
+        fresh = new or migrating(db)  # being created: any failure may be a migration beside us
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 probe(uri)
                 store_check.check(uri)  # complete and current: a migration under way elsewhere is not done yet
                 _wal(db)
+                if new and not copied:
+                    template.keep(db)  # the next new store is a copy of this one
                 break
             except store_check.OutdatedSchema:
                 # The preflight found this store absent, empty or current: a migration began here or beside us
