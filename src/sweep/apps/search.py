@@ -62,11 +62,8 @@ def judge(plan: SearchPlan, storage: Any) -> Judge:
 def _extender(plan: SearchPlan, config: DictConfig) -> Optional[Callable[[optuna.trial.Trial], Any]]:
     if not plan.custom_space:
         return None
-    extend, task_config = (
-        get_method(plan.custom_space),
-        OmegaConf.masked_copy(config, [k for k in config if k != "hydra"]),
-    )
-    return lambda trial: extend(task_config, trial)  # as Hydra's Optuna sweeper calls it: (config, trial)
+    extend = get_method(plan.custom_space)
+    return lambda trial: extend(config, trial)  # as Hydra's Optuna sweeper calls it: (the sweep's config, trial)
 
 
 def _halt(plan: SearchPlan, config: DictConfig, line: str, new: bool, had_file: bool) -> None:
