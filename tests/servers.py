@@ -215,7 +215,8 @@ def postgres(database: str = "mlflow") -> Iterator[str]:
         yield pg.create_database(database)
 
 
-def _http_ok(url: str) -> bool:
+def http_ok(url: str) -> bool:
+    """Whether a GET of url answers 200 within 2 s."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200
@@ -269,7 +270,7 @@ class MlflowServer:
         """Start the server (again) and wait until /health answers."""
         cmd, env = self.command()
         self.proc = start(cmd, self.log, env=env)
-        wait(lambda: _http_ok(f"{self.url}/health"), self.proc, self.log, "mlflow server", timeout=timeout)
+        wait(lambda: http_ok(f"{self.url}/health"), self.proc, self.log, "mlflow server", timeout=timeout)
 
     def kill(self) -> None:
         """SIGKILL the server and its workers at once, as the kernel's OOM killer would."""

@@ -250,6 +250,11 @@ def test_bad_input_in_an_app_is_one_line_exit_2_and_nothing_created(tmp_path, bo
 
 
 def test_report_outside_a_search_does_nothing_and_imports_nothing(tmp_path):
+    from sweep.config import app_kind
+    from sweep.tracking import store
+
+    # the names written twice so that `sweep.report` and the study need no MLflow: the same in both places
+    assert app_kind.ENV_TRIAL == study.ENV_TRIAL and study.TAG_PRUNED == store.TAG_PRUNED
     code = "import sys, sweep; assert not sweep.report(1, 0.5); print(sorted({'optuna', 'mlflow'} & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr

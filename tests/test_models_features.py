@@ -6,11 +6,7 @@ The user's builder is the one in examples/models, taken from --config-dir as a u
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -22,7 +18,9 @@ from optuna.trial import TrialState
 
 from sweep import data
 from sweep.tracking import study
+from tests import servers
 from tests.helpers import all_runs, by_role, sweep_in
+from tests.servers import LOOPBACK
 from tests.test_race import artifact
 from tests.test_search import FAST, OPTIONS, PRUNING, load
 
@@ -49,37 +47,15 @@ def trained(tmp_path_factory, fashion_small):
     return uri, {run.data.params["model"]: run for run in by_role(all_runs(uri=uri), "job")}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def answered(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as reply:
-            return reply.status == 200
-    except OSError:
-        return False
-
-
 def serve(model_uri: str, tracking_uri: str, log: Path, timeout: float = 180) -> tuple:
-    """`mlflow models serve` on a free loopback port; (process, url) once /ping answers."""
-    port = free_port()
+    """`mlflow models serve` on a free loopback port, in its own process group; (process, url) once /ping answers."""
+    port = servers.free_port()
     cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local"]
-    env = dict(os.environ, MLFLOW_TRACKING_URI=tracking_uri)
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [*cmd, "--host", "127.0.0.1", "-p", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group: stopping it stops its server workers too
-        )
-    url, deadline = f"http://127.0.0.1:{port}", time.time() + timeout
-    while not answered(f"{url}/ping"):
-        assert proc.poll() is None and time.time() < deadline, log.read_text()[-3000:]
-        time.sleep(1)
+    proc = servers.start(
+        [*cmd, "--host", LOOPBACK, "-p", str(port)], log, env=dict(os.environ, MLFLOW_TRACKING_URI=tracking_uri)
+    )
+    url = f"http://{LOOPBACK}:{port}"
+    servers.wait(lambda: servers.http_ok(f"{url}/ping"), proc, log, "mlflow models serve", timeout=timeout)
     return proc, url
 
 
@@ -101,8 +77,7 @@ def test_the_logged_model_is_served_and_answers_raw_images_at_its_test_accuracy(
         with urllib.request.urlopen(request, timeout=120) as reply:
             predictions = np.asarray(json.loads(reply.read())["predictions"])
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=60)
+        servers.stop(proc)
     assert predictions.shape == (len(stored.y_test), 10)
     np.testing.assert_allclose(predictions.sum(axis=1), 1.0, atol=1e-5)
     served_accuracy = np.mean(np.argmax(predictions, axis=1) == stored.y_test)

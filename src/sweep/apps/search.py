@@ -11,13 +11,13 @@ from typing import Any, Callable, List, Optional, Tuple
 
 import optuna
 from hydra.utils import get_method
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from optuna.trial import TrialState
 
 from sweep.apps import returns, tracking
 from sweep.config import app_kind as kind
 from sweep.launch import preflight
-from sweep.search import driver, resume, summary
+from sweep.search import driver, summary
 from sweep.search import plan as search_plan
 from sweep.search.inflight import InFlight
 from sweep.search.plan import SearchPlan
@@ -81,21 +81,10 @@ def run(config: DictConfig, launcher: Any) -> None:
     """Check, then search to n_trials in total; exit 2 on a bad option or result, 1 if trials failed."""
     with preflight.fatal():
         plan = search_plan.make(config)
-    sweep_dir = Path(config.hydra.sweep.dir)
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(config, sweep_dir / "multirun.yaml")
+    sweep_dir = driver.folder(config)
     had_file = Path(plan.storage).is_file() if not study.is_url(plan.storage) else True
     new = study.existing_directions(plan.storage, plan.study_name) is None
-    opened, storage = resume.open_study(plan)
-    for line in resume.recover(opened, storage, "", plan.objective.metrics):
-        driver.say(line)
-    before = resume.counted(opened)
-    planned = max(0, plan.n_trials - before)
-    slots = max(1, min(plan.slots, planned))
-    driver.say(
-        f"study {plan.study_name} ({study.safe_storage(plan.storage)}): {before} of {plan.n_trials} trials "
-        f"ended before, {planned} to run now, {slots} at a time"
-    )
+    opened, storage, planned, slots = driver.start(plan, "")
     env = {**plan.link().env(), **tracking.begin(config)}  # the parent run, only now that the checks passed
     trials = Trials(plan, opened, storage, "", planned, judge(plan, storage), _extender(plan, config), env)
     flight = InFlight(launcher, slots, trials.next_job, trials.done, lambda job: False)

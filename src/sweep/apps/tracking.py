@@ -16,6 +16,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from sweep.apps import returns
+from sweep.config import app_kind
 
 TARGET = "sweep.apps.tracking.TrackingCallback"
 ENV_PARENT, ENV_EXPERIMENT = "SWEEP_APP_PARENT_RUN_ID", "SWEEP_APP_EXPERIMENT_ID"
@@ -23,8 +24,7 @@ OUR_SWEEPERS = ("hydra_plugins.sweep_sweepers.search.SearchSweeper", "hydra_plug
 
 
 def _settings(config: DictConfig) -> Optional[DictConfig]:
-    callbacks = OmegaConf.select(config, "hydra.callbacks", default=None) or {}
-    return next((c for c in callbacks.values() if OmegaConf.select(c, "_target_", default=None) == TARGET), None)
+    return app_kind.callback(config, TARGET)
 
 
 def _uri(config: DictConfig) -> str:

@@ -16,6 +16,7 @@ hydra-core 1.3.8, and tests/test_compose_jobs.py compares jobs of every kind wit
 """
 
 import copy
+import weakref
 from typing import Any, Callable, Dict, List, Set, Tuple
 
 from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
@@ -24,16 +25,17 @@ from hydra.core.override_parser.types import Override, OverrideType
 from omegaconf import DictConfig
 
 Shape = Tuple[Tuple[str, ...], Tuple[str, ...]]  # (the job's other override lines, the keys its plain values set)
-_composed: Set[Tuple[int, Tuple[str, ...], Tuple[str, ...]]] = set()  # (loader, multirun's overrides, job) composed
+# each config loader's composed jobs, as (the multirun's overrides, the job's): gone with the loader
+_composed: "weakref.WeakKeyDictionary[Any, Set[Tuple[Tuple[str, ...], Tuple[str, ...]]]]" = weakref.WeakKeyDictionary()
 
 
-def _key(loader: Any, master: DictConfig, job: List[str]) -> Tuple[int, Tuple[str, ...], Tuple[str, ...]]:
-    return id(loader), tuple(master.hydra.overrides.task), tuple(job)
+def _key(master: DictConfig, job: List[str]) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
+    return tuple(master.hydra.overrides.task), tuple(job)
 
 
 def known(loader: Any, master: DictConfig, job: List[str]) -> bool:
     """Whether this process composed `job` of this multirun already (sweep's plan did, before the sweeper's check)."""
-    return _key(loader, master, job) in _composed
+    return _key(master, job) in _composed.get(loader, ())
 
 
 def _plain(override: Override, groups: Set[str]) -> bool:
@@ -82,7 +84,7 @@ class Composer:
         parsed = self.parser.parse_overrides(list(job))
         shape, values = self._split(parsed)
         composed = _with_values(self.first[shape], parsed, values) if shape in self.first else self._new(job, parsed)
-        _composed.add(_key(self.loader, self.master, list(job)))
+        _composed.setdefault(self.loader, set()).add(_key(self.master, list(job)))
         return composed
 
     def _new(self, job: List[str], parsed: List[Override]) -> DictConfig:

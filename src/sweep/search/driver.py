@@ -5,7 +5,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Tuple
 
 from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import distribution_to_json
@@ -44,22 +44,38 @@ def described(plan: SearchPlan) -> dict:
     }
 
 
-def run(plan: SearchPlan, launcher: Any, config: DictConfig) -> None:
-    """Run the search to n_trials in total; exit 1 if trials failed, re-raise an interrupt."""
+def folder(config: DictConfig) -> Path:
+    """The sweep's folder, made, with the multirun's config saved in it as Hydra's own sweepers save it."""
     sweep_dir = Path(config.hydra.sweep.dir)
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(config, sweep_dir / "multirun.yaml")  # as Hydra's own sweepers do
-    uri, parent_id = store.resolve_uri(Path(config.hydra.runtime.cwd)), os.environ.get(store.ENV_PARENT)
-    if not parent_id or os.environ.get(study.ENV_STUDY) != plan.study_name:  # Hydra turns a callback's error into
-        sys.exit("error: the sweep's callback did not prepare this search (see Hydra's warning above)")  # a warning
+    OmegaConf.save(config, sweep_dir / "multirun.yaml")
+    return sweep_dir
+
+
+def start(plan: SearchPlan, uri: str) -> Tuple[Any, Any, int, int]:
+    """Open (or resume) the study, settle a dead search's trials, say where it stands; (study, storage, trials to
+    run now, slots)."""
     opened, storage = resume.open_study(plan)
     for line in resume.recover(opened, storage, uri, plan.objective.metrics):
         say(line)
     before = resume.counted(opened)
     planned = max(0, plan.n_trials - before)
     slots = max(1, min(plan.slots, planned))
+    say(
+        f"study {plan.study_name} ({study.safe_storage(plan.storage)}): {before} of {plan.n_trials} trials ended "
+        f"before, {planned} to run now, {slots} at a time"
+    )
+    return opened, storage, planned, slots
+
+
+def run(plan: SearchPlan, launcher: Any, config: DictConfig) -> None:
+    """Run the search to n_trials in total; exit 1 if trials failed, re-raise an interrupt."""
+    sweep_dir = folder(config)
+    uri, parent_id = store.resolve_uri(Path(config.hydra.runtime.cwd)), os.environ.get(store.ENV_PARENT)
+    if not parent_id or os.environ.get(study.ENV_STUDY) != plan.study_name:  # Hydra turns a callback's error into
+        sys.exit("error: the sweep's callback did not prepare this search (see Hydra's warning above)")  # a warning
+    opened, storage, planned, slots = start(plan, uri)
     shown = study.safe_storage(plan.storage)
-    say(f"study {plan.study_name} ({shown}): {before} of {plan.n_trials} trials ended before, {planned} to run now")
     if parent_id:
         trial_runs.describe_parent(
             uri, parent_id, {study.TAG_STUDY: plan.study_name, "optuna.storage": shown}, described(plan)

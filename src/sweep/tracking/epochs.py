@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional
 import keras
 import mlflow
 from mlflow import MlflowClient
-from mlflow.entities import RunTag
+from mlflow.entities import Metric, RunTag
 
 from sweep.process import timeline
 from sweep.tracking import liveness
@@ -34,18 +34,18 @@ class EpochMetrics(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
         values = {k: float(v) for k, v in (logs or {}).items()}
         values["epoch_time_s"] = time.perf_counter() - self.started
-        self.pending.append(mlflow.log_metrics(values, step=epoch + 1, synchronous=False, run_id=self.run_id))
-        self.pending.append(self._beat(values["epoch_time_s"]))
+        self.pending.append(self._log(values, epoch + 1))
         if epoch == 0 and os.environ.get(timeline.ENV):  # benchmarks/startup.py: when they reached the store
             self.pending[-1].wait()
             timeline.mark("job: epoch 1's metrics in the store")
 
-    def _beat(self, epoch_s: float) -> Any:
-        """The run's heartbeat (sweep.tracking.liveness): alive now; silent for 2 epochs + 60 s at most (the next
-        epoch, or the evaluation and model logging after the last)."""
-        run_id = self.run_id or mlflow.active_run().info.run_id
-        tags = [RunTag(k, v) for k, v in liveness.heartbeat_tags(2 * epoch_s + 60).items()]
-        return MlflowClient(mlflow.get_tracking_uri()).log_batch(run_id, tags=tags, synchronous=False)
+    def _log(self, values: Dict[str, float], step: int) -> Any:
+        """The epoch's metrics and the run's heartbeat (sweep.tracking.liveness: alive now, silent for 2 epochs + 60 s
+        at most: the next epoch, or the evaluation and model logging after the last) in one asynchronous call."""
+        now, run_id = int(time.time() * 1000), self.run_id or mlflow.active_run().info.run_id
+        metrics = [Metric(key, value, now, step) for key, value in values.items()]
+        tags = [RunTag(k, v) for k, v in liveness.heartbeat_tags(2 * values["epoch_time_s"] + 60).items()]
+        return MlflowClient(mlflow.get_tracking_uri()).log_batch(run_id, metrics, tags=tags, synchronous=False)
 
     def on_train_end(self, logs: Optional[Dict[str, float]] = None) -> None:
         pending, self.pending = self.pending, []
